@@ -1,0 +1,187 @@
+"""The ``automl`` command: demo, fit, predict, leaderboard, plugins."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+
+DEMO_DATASETS = ("breast_cancer", "wine", "iris", "digits", "diabetes")
+
+
+def _add_search_options(parser: argparse.ArgumentParser, default_budget: float) -> None:
+    parser.add_argument("--time-budget", type=float, default=default_budget,
+                        help="seconds for the whole fit (default: %(default)s)")
+    parser.add_argument("--max-trials", type=int, default=None, help="stop after N trials")
+    parser.add_argument("--task", default=None,
+                        help="binary, multiclass, classification or regression (inferred)")
+    parser.add_argument("--metric", default=None, help="metric name (task default)")
+    parser.add_argument("--models", default=None,
+                        help="comma-separated model names (all eligible by default)")
+    parser.add_argument("--strategy", default="random", help="search strategy name")
+    parser.add_argument("--cv", default="5", help="folds, a holdout fraction or 'holdout'")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    parser.add_argument("--quiet", action="store_true", help="no per-trial progress")
+
+
+def _cv(value: str) -> int | float | str:
+    if value == "holdout":
+        return value
+    number = float(value)
+    return int(number) if number.is_integer() and number >= 2 else number
+
+
+def _make_automl(args: argparse.Namespace):  # noqa: ANN202 - AutoML is imported lazily
+    from automl import AutoML
+
+    return AutoML(
+        time_budget=args.time_budget, max_trials=args.max_trials, task=args.task,
+        metric=args.metric, models=args.models.split(",") if args.models else None,
+        strategy=args.strategy, cv=_cv(args.cv), random_state=args.seed,
+        verbose=0 if args.quiet else 1,
+    )
+
+
+def _read_table(path: str) -> pd.DataFrame:
+    file = Path(path)
+    if not file.exists():
+        raise SystemExit(f"error: {path} does not exist")
+    return pd.read_csv(file)
+
+
+def _print_leaderboard(board: pd.DataFrame, rows: int = 10) -> None:
+    shown = board.drop(columns=["params", "error"]).head(rows)
+    print(shown.to_string(index=False))
+    if len(board) > rows:
+        print(f"... {len(board) - rows} more trials")
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Run a real search on a data set scikit-learn ships and report the held-out score."""
+    from sklearn import datasets
+    from sklearn.model_selection import train_test_split
+
+    loader = getattr(datasets, f"load_{args.dataset}")
+    X, y = loader(return_X_y=True, as_frame=True)
+    regression = args.dataset == "diabetes"
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, y, test_size=0.25, random_state=args.seed, stratify=None if regression else y)
+    print(f"demo: {args.dataset} ({len(X_train)} training rows, {X.shape[1]} columns), "
+          f"budget {args.time_budget:g}s", file=sys.stderr)
+    model = _make_automl(args).fit(X_train, y_train)
+    print("\nLeaderboard (cross-validated on the training rows):")
+    _print_leaderboard(model.leaderboard())
+    kind = "R^2" if model.task_ == "regression" else "accuracy"
+    print(f"\nheld-out {kind} of the best model ({model.best_trial_.model}): "
+          f"{model.score(X_test, y_test):.4f}")
+    return 0
+
+
+def cmd_fit(args: argparse.Namespace) -> int:
+    """Fit on a CSV file and save the model directory."""
+    table = _read_table(args.train)
+    if args.target not in table.columns:
+        raise SystemExit(f"error: target column {args.target!r} is not in {args.train}; "
+                         f"its columns are: {', '.join(map(str, table.columns))}")
+    y = table.pop(args.target)
+    model = _make_automl(args).fit(table, y)
+    _print_leaderboard(model.leaderboard())
+    if args.output:
+        model.save(args.output)
+        print(f"model saved to {args.output}")
+    return 0
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    """Predict the rows of a CSV file with a saved model."""
+    from automl.persistence import load
+
+    model = load(args.model)
+    table = _read_table(args.data)
+    if args.proba:
+        out = pd.DataFrame(model.predict_proba(table),
+                           columns=[f"proba_{c}" for c in model.classes_])
+    else:
+        out = pd.DataFrame({"prediction": model.predict(table)})
+    if args.output:
+        out.to_csv(args.output, index=False)
+        print(f"{len(out)} predictions written to {args.output}")
+    else:
+        out.to_csv(sys.stdout, index=False)
+    return 0
+
+
+def cmd_leaderboard(args: argparse.Namespace) -> int:
+    """Print the leaderboard of a saved model."""
+    from automl.persistence import load
+
+    board = load(args.model).leaderboard()
+    _print_leaderboard(board, rows=args.rows)
+    return 0
+
+
+def cmd_plugins(args: argparse.Namespace) -> int:
+    """List loaded plugins with their versions and what they register, and failures."""
+    from automl.registry import get_registry
+
+    registry = get_registry()
+    for info in registry.plugins.values():
+        print(f"{info.name} {info.version} ({info.source})")
+        for kind in ("models", "strategies", "metrics"):
+            names = getattr(info, kind)
+            if names:
+                print(f"  {kind}: {', '.join(names)}")
+    for name, reason in registry.failures.items():
+        print(f"{name}: SKIPPED, {reason}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``automl`` command."""
+    parser = argparse.ArgumentParser(prog="automl", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    demo = commands.add_parser("demo", help="search a built-in data set and report")
+    demo.add_argument("--dataset", choices=DEMO_DATASETS, default="breast_cancer")
+    _add_search_options(demo, default_budget=30)
+    demo.set_defaults(func=cmd_demo)
+
+    fit = commands.add_parser("fit", help="fit on a CSV file")
+    fit.add_argument("train", help="CSV file with a header row")
+    fit.add_argument("--target", required=True, help="name of the target column")
+    fit.add_argument("--output", help="directory to save the fitted model in")
+    _add_search_options(fit, default_budget=60)
+    fit.set_defaults(func=cmd_fit)
+
+    predict = commands.add_parser("predict", help="predict a CSV file with a saved model")
+    predict.add_argument("model", help="directory written by `automl fit --output`")
+    predict.add_argument("data", help="CSV file with the training columns")
+    predict.add_argument("--output", help="CSV file for the predictions (stdout if absent)")
+    predict.add_argument("--proba", action="store_true", help="class probabilities")
+    predict.set_defaults(func=cmd_predict)
+
+    board = commands.add_parser("leaderboard", help="show a saved model's leaderboard")
+    board.add_argument("model", help="directory written by `automl fit --output`")
+    board.add_argument("--rows", type=int, default=20)
+    board.set_defaults(func=cmd_leaderboard)
+
+    plugins = commands.add_parser("plugins", help="list loaded plugins")
+    plugins.set_defaults(func=cmd_plugins)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``automl`` command."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (ValueError, FileNotFoundError, RuntimeError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

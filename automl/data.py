@@ -1,0 +1,335 @@
+"""Input validation, task inference and the tabular schema.
+
+User input becomes a ``Dataset``: a pandas DataFrame in a fixed form (numeric
+columns float64 with NaN for missing; categorical columns object dtype holding
+strings with NaN for missing), the target encoded (``0 .. K-1`` for classes,
+float for regression) and the task. Every problem is reported here, before any
+trial runs, with what to do about it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+TASKS = ("binary", "multiclass", "regression")
+TASK_ALIASES = {"classification": None, "auto": None}
+MAX_CLASSES_FOR_INTEGER_TARGET = 20
+"""An integer target with more distinct values than this is treated as regression."""
+
+
+@dataclass(frozen=True)
+class Schema:
+    """Column names and kinds learned at fit time, applied again at predict time.
+
+    Attributes
+    ----------
+    columns : tuple of str
+        Column names in training order.
+    numeric : tuple of str
+        Columns treated as numbers.
+    categorical : tuple of str
+        Columns treated as categories.
+    from_array : bool
+        Whether the training data was an array (columns named ``x0, x1, ...``).
+    """
+
+    columns: tuple[str, ...]
+    numeric: tuple[str, ...]
+    categorical: tuple[str, ...]
+    from_array: bool
+
+    @classmethod
+    def infer(cls, X: pd.DataFrame, from_array: bool) -> Schema:
+        """Learn the kind of each column of a user's DataFrame."""
+        numeric, categorical = [], []
+        for name in X.columns:
+            (numeric if _is_numeric_column(X[name]) else categorical).append(name)
+        return cls(tuple(X.columns), tuple(numeric), tuple(categorical), from_array)
+
+    def transform(self, X: Any, what: str = "X") -> pd.DataFrame:
+        """Put data into the training form, checking its columns against the schema."""
+        frame, from_array = as_frame(X, what)
+        if from_array or self.from_array:
+            if frame.shape[1] != len(self.columns):
+                raise ValueError(
+                    f"{what} has {frame.shape[1]} columns but the model was fitted on "
+                    f"{len(self.columns)}; pass the same columns as in fit"
+                )
+            if from_array:
+                frame.columns = list(self.columns)
+        missing = [c for c in self.columns if c not in frame.columns]
+        extra = [c for c in frame.columns if c not in self.columns]
+        if missing or extra:
+            parts = []
+            if missing:
+                parts.append(f"missing columns {missing}")
+            if extra:
+                parts.append(f"unexpected columns {extra}")
+            raise ValueError(
+                f"{what} does not match the training columns: {'; '.join(parts)}; "
+                "pass the same columns as in fit (extra ones dropped, missing ones added)"
+            )
+        frame = frame[list(self.columns)]
+        out = {}
+        for name in self.columns:
+            if name in self.numeric:
+                out[name] = _to_numeric(frame[name], name, what)
+            else:
+                out[name] = _to_categorical(frame[name])
+        return pd.DataFrame(out, index=pd.RangeIndex(len(frame)))
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Validated training data.
+
+    Attributes
+    ----------
+    X : pandas.DataFrame
+        Features in training form.
+    y : numpy.ndarray
+        Encoded labels (int, classification) or float targets (regression).
+    task : str
+        ``"binary"``, ``"multiclass"`` or ``"regression"``.
+    classes : numpy.ndarray or None
+        The user's class labels, in encoding order.
+    schema : Schema
+        Column kinds, reused at predict time.
+    """
+
+    X: pd.DataFrame
+    y: np.ndarray
+    task: str
+    classes: np.ndarray | None
+    schema: Schema
+
+    @property
+    def n_classes(self) -> int | None:
+        """Number of classes, or None for regression."""
+        return None if self.classes is None else len(self.classes)
+
+
+def as_frame(X: Any, what: str = "X") -> tuple[pd.DataFrame, bool]:
+    """Turn an array-like or DataFrame into a DataFrame with string column names.
+
+    Returns the frame and whether it came from an array (unnamed columns).
+    """
+    if isinstance(X, pd.DataFrame):
+        frame = X.copy()
+        frame.columns = [str(c) for c in frame.columns]
+        duplicated = frame.columns[frame.columns.duplicated()].unique().tolist()
+        if duplicated:
+            raise ValueError(f"{what} has duplicated column names {duplicated}; rename them")
+        return frame.reset_index(drop=True), False
+    if isinstance(X, pd.Series):
+        return X.to_frame(name=str(X.name or "x0")).reset_index(drop=True), False
+    if hasattr(X, "toarray"):
+        raise TypeError(f"{what} is a sparse matrix; pass a dense array or a DataFrame")
+    array = np.asarray(X)
+    if array.ndim == 1:
+        raise ValueError(
+            f"{what} is 1-D with shape {array.shape}; pass a 2-D table "
+            "(reshape(-1, 1) for a single feature)"
+        )
+    if array.ndim != 2:
+        raise ValueError(f"{what} must be 2-D for tabular data, got shape {array.shape}")
+    frame = pd.DataFrame(array, columns=[f"x{i}" for i in range(array.shape[1])])
+    return frame, True
+
+
+def _is_numeric_column(column: pd.Series) -> bool:
+    if pd.api.types.is_bool_dtype(column) or isinstance(column.dtype, pd.CategoricalDtype):
+        return False
+    if pd.api.types.is_numeric_dtype(column) or pd.api.types.is_datetime64_any_dtype(column):
+        return True
+    values = column.dropna()
+    if len(values) == 0:
+        return True
+    if values.map(lambda v: isinstance(v, bool | np.bool_)).any():
+        return False
+    converted = pd.to_numeric(values, errors="coerce")
+    return bool(converted.notna().all())
+
+
+def _to_numeric(column: pd.Series, name: str, what: str) -> np.ndarray:
+    if pd.api.types.is_datetime64_any_dtype(column):
+        seconds = column.astype("datetime64[ns]").astype("int64").astype(float) / 1e9
+        return np.where(column.isna(), np.nan, seconds)
+    if pd.api.types.is_bool_dtype(column):
+        column = column.astype(float)
+    converted = pd.to_numeric(column, errors="coerce")
+    bad = converted.isna() & column.notna()
+    if bad.any():
+        example = column[bad].iloc[0]
+        raise ValueError(
+            f"{what} column {name!r} was numeric in fit but holds {int(bad.sum())} "
+            f"non-numeric values (e.g. {example!r}); fix or blank them"
+        )
+    values = converted.to_numpy(dtype=float, na_value=np.nan)
+    values[~np.isfinite(values)] = np.nan
+    return values
+
+
+def _to_categorical(column: pd.Series) -> np.ndarray:
+    values = column.astype(object).to_numpy()
+    out = np.empty(len(values), dtype=object)
+    for i, v in enumerate(values):
+        out[i] = np.nan if _is_missing(v) else str(v)
+    return out
+
+
+def _is_missing(value: Any) -> bool:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    return isinstance(value, float) and np.isnan(value)
+
+
+def _target_values(y: Any) -> np.ndarray:
+    if isinstance(y, pd.DataFrame):
+        if y.shape[1] != 1:
+            raise ValueError(f"y has {y.shape[1]} columns; pass a single target column")
+        y = y.iloc[:, 0]
+    if isinstance(y, pd.Series):
+        if isinstance(y.dtype, pd.CategoricalDtype):
+            return y.astype(object).to_numpy()
+        if pd.api.types.is_numeric_dtype(y) and y.hasnans:
+            return y.to_numpy(dtype=float, na_value=np.nan)
+        return y.to_numpy()
+    values = np.asarray(y)
+    if values.ndim == 2 and values.shape[1] == 1:
+        values = values.ravel()
+    if values.ndim != 1:
+        raise ValueError(f"y must be 1-D, got shape {values.shape}; pass one target column")
+    return values
+
+
+def infer_task(y: np.ndarray) -> str:
+    """Infer ``binary``, ``multiclass`` or ``regression`` from target values."""
+    if y.dtype.kind in "fiu" and y.dtype.kind != "b":
+        values = y.astype(float)
+        integral = bool(np.all(np.mod(values, 1) == 0))
+        n_unique = len(np.unique(values))
+        if not integral or n_unique > MAX_CLASSES_FOR_INTEGER_TARGET:
+            return "regression"
+        return "binary" if n_unique <= 2 else "multiclass"
+    n_unique = len(pd.unique(pd.Series(y, dtype=object)))
+    return "binary" if n_unique <= 2 else "multiclass"
+
+
+def _check_target_missing(y: np.ndarray) -> None:
+    if y.dtype.kind in "fc":
+        n_nan = int(np.isnan(y).sum())
+        n_inf = int(np.isinf(y).sum())
+    else:
+        n_nan = int(sum(_is_missing(v) for v in y))
+        n_inf = 0
+    problems = []
+    if n_nan:
+        problems.append(f"{n_nan} NaN values")
+    if n_inf:
+        problems.append(f"{n_inf} infinite values")
+    if problems:
+        raise ValueError(f"y has {' and '.join(problems)}; drop or impute them before fit")
+
+
+def resolve_task(task: str | None, y: np.ndarray) -> str:
+    """Check a user's ``task`` against the target, or infer it when None."""
+    if task is not None and task not in TASKS and task not in TASK_ALIASES:
+        known = ", ".join(TASKS + tuple(TASK_ALIASES))
+        raise ValueError(f"unknown task {task!r}; known tasks: {known}")
+    inferred = infer_task(y)
+    if task is None or task == "auto":
+        return inferred
+    if task == "regression":
+        if y.dtype.kind not in "fiub":
+            raise ValueError(
+                f"task='regression' needs a numeric target, but y holds {y.dtype} values "
+                f"such as {y[0]!r}; use task='classification' or convert y"
+            )
+        return "regression"
+    n_unique = len(pd.unique(pd.Series(y, dtype=object)))
+    detected = "binary" if n_unique <= 2 else "multiclass"
+    if task in ("binary", "multiclass") and task != detected:
+        raise ValueError(f"task={task!r} but y has {n_unique} classes; use task={detected!r}")
+    return detected
+
+
+def validate_training_data(X: Any, y: Any, task: str | None = None) -> Dataset:
+    """Validate ``X`` and ``y`` and return the training ``Dataset``.
+
+    Raises
+    ------
+    ValueError
+        With the problem and its fix: mismatched lengths, empty X, a target
+        with NaN or infinite values, a single class, an unknown task.
+    """
+    if X is None:
+        raise ValueError("X is None; pass a table of features")
+    frame, from_array = as_frame(X)
+    if frame.shape[0] == 0 or frame.shape[1] == 0:
+        raise ValueError(
+            f"X is empty (shape {frame.shape}); pass at least one row and one column"
+        )
+    if y is None:
+        raise ValueError("y is None; pass the target values")
+    target = _target_values(y)
+    if len(target) != len(frame):
+        raise ValueError(
+            f"X has {len(frame)} rows but y has {len(target)} values; "
+            "pass one target per row"
+        )
+    _check_target_missing(target)
+    resolved = resolve_task(task, target)
+    schema = Schema.infer(frame, from_array)
+    features = schema.transform(frame)
+    if resolved == "regression":
+        return Dataset(features, target.astype(float), resolved, None, schema)
+    classes, encoded = np.unique(_comparable(target), return_inverse=True)
+    classes = _original_labels(target, encoded, len(classes))
+    if len(classes) < 2:
+        raise ValueError(
+            f"y has a single class {classes[0]!r}; classification needs at least two "
+            "classes (or use task='regression' for a numeric target)"
+        )
+    return Dataset(features, encoded.astype(np.int64), resolved, classes, schema)
+
+
+def _comparable(y: np.ndarray) -> np.ndarray:
+    """Values that np.unique can sort: mixed objects are compared as strings."""
+    if y.dtype.kind == "O":
+        try:
+            np.unique(y)
+        except TypeError:
+            return y.astype(str)
+    return y
+
+
+def _original_labels(y: np.ndarray, encoded: np.ndarray, n: int) -> np.ndarray:
+    """The user's label for each code, in the user's own type."""
+    first = np.zeros(n, dtype=np.int64)
+    seen = np.zeros(n, dtype=bool)
+    for index, code in enumerate(encoded):
+        if not seen[code]:
+            first[code], seen[code] = index, True
+    return y[first]
+
+
+def class_counts(y: np.ndarray, n_classes: int) -> np.ndarray:
+    """Number of rows per encoded class."""
+    return np.bincount(y, minlength=n_classes)
+
+
+def check_rare_classes(y: np.ndarray, classes: Sequence[Any]) -> None:
+    """Refuse classes with a single row: no resampling can both train and score them."""
+    counts = class_counts(y, len(classes))
+    singles = [classes[i] for i in np.flatnonzero(counts < 2)]
+    if singles:
+        raise ValueError(
+            f"classes {singles} have a single row each; every class needs at least 2 rows "
+            "for cross-validation: drop those rows or merge the classes"
+        )

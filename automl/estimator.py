@@ -1,0 +1,339 @@
+"""``AutoML``: a scikit-learn estimator that searches models and hyperparameters."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.validation import check_is_fitted
+
+from automl.data import Dataset, check_rare_classes, validate_training_data
+from automl.engine import Budget, Search, TrialRecord, join_spaces, leaderboard
+from automl.evaluation import make_splits, predict_matrix
+from automl.metrics import DEFAULT_METRICS, Metric
+from automl.progress import ProgressPrinter
+from automl.registry import Registry, get_registry
+from automl.specs import Context, ModelSpec
+
+logger = logging.getLogger(__name__)
+
+REFIT_MARGIN = 1.5
+"""Refitting on all rows is budgeted at this multiple of one fold's fit time."""
+
+
+class AutoML(BaseEstimator):
+    """Search models and hyperparameters for a table, then refit the best.
+
+    Parameters
+    ----------
+    time_budget : float, default=60
+        Seconds for the whole ``fit``, the final refit included.
+    max_trials : int, optional
+        Stop after this many trials (with ``random_state`` fixed, the
+        leaderboard is then reproducible).
+    task : {"binary", "multiclass", "classification", "regression"}, optional
+        Inferred from ``y`` when None.
+    metric : str, optional
+        A registered metric (``accuracy``, ``balanced_accuracy``, ``roc_auc``,
+        ``log_loss``, ``f1``, ``rmse``, ``mae``, ``r2`` or a plugin's). Defaults to
+        ``roc_auc`` (binary), ``log_loss`` (multiclass) and ``rmse`` (regression).
+    models : list of str, optional
+        Names of the model specs to search; all eligible ones when None.
+    strategy : str or callable, default="random"
+        A registered strategy name, or ``factory(space, seed=...)``.
+    cv : int, float or "holdout", default=5
+        Folds of (stratified) k-fold, or a holdout fraction.
+    trial_time_limit : float, optional
+        Seconds after which a trial starts no new fold; ``time_budget / 3``
+        when None.
+    n_jobs : int, default=1
+        Trials run at once; each trial gets ``cpu_count // n_jobs`` threads.
+    random_state : int, optional
+        Seed of the resampling, the strategy and the models.
+    verbose : int, default=0
+        1 prints a line per trial to stderr.
+    device : {"auto", "cpu", "cuda"}, default="auto"
+        Device for torch models.
+
+    Attributes
+    ----------
+    task_ : str
+        The task searched.
+    classes_ : numpy.ndarray
+        Class labels in the user's type (classification).
+    metric_ : str
+        Name of the metric searched.
+    best_trial_ : TrialRecord
+        The trial refitted as ``model_``.
+    model_ : estimator
+        The best configuration refitted on all rows.
+    trials_ : list of TrialRecord
+        Every trial of the search.
+    """
+
+    def __init__(
+        self,
+        time_budget: float = 60.0,
+        max_trials: int | None = None,
+        task: str | None = None,
+        metric: str | None = None,
+        models: Sequence[str] | None = None,
+        strategy: Any = "random",
+        cv: int | float | str = 5,
+        trial_time_limit: float | None = None,
+        n_jobs: int = 1,
+        random_state: int | None = None,
+        verbose: int = 0,
+        device: str = "auto",
+    ) -> None:
+        self.time_budget = time_budget
+        self.max_trials = max_trials
+        self.task = task
+        self.metric = metric
+        self.models = models
+        self.strategy = strategy
+        self.cv = cv
+        self.trial_time_limit = trial_time_limit
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+        self.verbose = verbose
+        self.device = device
+
+    # -- fit -----------------------------------------------------------------------------
+
+    def fit(self, X: Any, y: Any) -> AutoML:
+        """Search for the best model of ``X -> y`` within the budget and refit it.
+
+        Raises
+        ------
+        ValueError
+            Before any trial runs, naming the problem and its fix.
+        RuntimeError
+            When every trial failed (the errors of the first ones are listed).
+        """
+        started = time.monotonic()
+        self._check_params()
+        registry = get_registry()
+        data = validate_training_data(X, y, self.task)
+        if data.classes is not None:
+            check_rare_classes(data.y, data.classes)
+        metric = self._resolve_metric(registry, data.task)
+        seed = self._seed()
+        ctx = Context(
+            task=data.task, n_rows=len(data.X), n_features=data.X.shape[1],
+            n_classes=data.n_classes, numeric_columns=data.schema.numeric,
+            categorical_columns=data.schema.categorical, seed=seed,
+            n_threads=self._threads_per_trial(), device=self.device,
+        )
+        specs = self._resolve_models(registry, ctx)
+        strategy = self._make_strategy(registry, specs, seed)
+        splits = make_splits(data.task, data.y, self.cv, seed)
+
+        remaining = float(self.time_budget) - (time.monotonic() - started)
+        trial_limit = self.trial_time_limit
+        if trial_limit is None:
+            trial_limit = float(self.time_budget) / 3
+        progress = ProgressPrinter(metric, self.time_budget, stream=sys.stderr) \
+            if self.verbose else None
+        search = Search(
+            data.X, data.y, specs, strategy, metric, splits, ctx,
+            Budget(remaining, self.max_trials, trial_limit),
+            reserve=lambda records: self._refit_reserve(records, metric, len(splits)),
+            on_trial=progress,
+        )
+        records = search.run()
+        self._finish(data, ctx, specs, metric, records)
+        if progress is not None:
+            progress.close(self.best_trial_, time.monotonic() - started)
+        return self
+
+    def _finish(self, data: Dataset, ctx: Context, specs: dict[str, ModelSpec],
+                metric: Metric, records: list[TrialRecord]) -> None:
+        """Refit the best successful trial (the next best if refitting fails)."""
+        ok = sorted((r for r in records if r.status == "ok"),
+                    key=lambda r: (metric.to_loss(r.score), r.number))
+        if not ok:
+            errors = "; ".join(f"trial {r.number} ({r.model}): {r.error}" for r in records[:5])
+            raise RuntimeError(
+                f"all {len(records)} trials failed; first errors: {errors or 'none ran'}. "
+                "Raise time_budget or check the data"
+            )
+        failures = []
+        for record in ok:
+            try:
+                model = specs[record.model].build(dict(record.params), ctx)
+                model.fit(data.X, data.y)
+            except Exception as exc:
+                failures.append(f"{record.model}: {type(exc).__name__}: {exc}")
+                logger.warning("refit of trial %d failed: %s", record.number, exc)
+                continue
+            self.model_, self.best_trial_ = model, record
+            break
+        else:
+            raise RuntimeError(f"refitting every successful trial failed: {failures}")
+        self.task_ = data.task
+        self.metric_ = metric.name
+        self.trials_ = records
+        self.schema_ = data.schema
+        self.n_features_in_ = data.X.shape[1]
+        if not data.schema.from_array:
+            self.feature_names_in_ = np.asarray(data.schema.columns, dtype=object)
+        if data.classes is not None:
+            self.classes_ = data.classes
+
+    def _check_params(self) -> None:
+        budget = self.time_budget
+        if isinstance(budget, bool) or not isinstance(budget, int | float) \
+                or not np.isfinite(budget) or budget <= 0:
+            raise ValueError(
+                f"time_budget must be a positive number of seconds, got {budget!r}; "
+                "e.g. time_budget=60"
+            )
+        if self.max_trials is not None and (
+                isinstance(self.max_trials, bool) or not isinstance(self.max_trials, int)
+                or self.max_trials < 1):
+            raise ValueError(f"max_trials must be a positive integer or None, "
+                             f"got {self.max_trials!r}")
+        if self.trial_time_limit is not None and not self.trial_time_limit > 0:
+            raise ValueError(f"trial_time_limit must be positive seconds or None, "
+                             f"got {self.trial_time_limit!r}")
+        if isinstance(self.n_jobs, bool) or not isinstance(self.n_jobs, int) \
+                or self.n_jobs == 0 or self.n_jobs < -1:
+            raise ValueError(f"n_jobs must be a positive integer or -1, got {self.n_jobs!r}")
+        if self.device not in ("auto", "cpu", "cuda") and not str(self.device).startswith(
+                "cuda:"):
+            raise ValueError(f"device must be 'auto', 'cpu' or 'cuda', got {self.device!r}")
+
+    def _seed(self) -> int:
+        if self.random_state is None:
+            return int(np.random.SeedSequence().entropy % (2**31))
+        if isinstance(self.random_state, np.random.RandomState):
+            return int(self.random_state.randint(2**31))
+        return int(self.random_state)
+
+    def _threads_per_trial(self) -> int:
+        cores = os.cpu_count() or 1
+        jobs = cores if self.n_jobs == -1 else self.n_jobs
+        return max(1, cores // max(1, jobs))
+
+    def _resolve_metric(self, registry: Registry, task: str) -> Metric:
+        name = self.metric or DEFAULT_METRICS[task]
+        metric = registry.metric(name)
+        if task not in metric.tasks:
+            usable = sorted(n for n, m in registry.metrics.items() if task in m.tasks)
+            raise ValueError(f"metric {name!r} does not apply to {task}; use one of {usable}")
+        return metric
+
+    def _resolve_models(self, registry: Registry, ctx: Context) -> dict[str, ModelSpec]:
+        if self.models is None:
+            specs = {n: s for n, s in registry.models.items() if s.supports(ctx)}
+            if not specs:
+                raise ValueError(f"no registered model supports {ctx.task} on {ctx.modality} "
+                                 f"data; loaded models: {sorted(registry.models)}")
+            return specs
+        names = [self.models] if isinstance(self.models, str) else list(self.models)
+        if not names:
+            raise ValueError("models is empty; pass model names or None for all")
+        specs = {name: registry.model(name) for name in names}
+        unfit = [n for n, s in specs.items() if not s.supports(ctx)]
+        if unfit:
+            usable = sorted(n for n, s in registry.models.items() if s.supports(ctx))
+            raise ValueError(f"models {unfit} do not support {ctx.task} on {ctx.modality} "
+                             f"data; usable models: {usable}")
+        return specs
+
+    def _make_strategy(self, registry: Registry, specs: dict[str, ModelSpec], seed: int) -> Any:
+        factory = registry.strategy(self.strategy) if isinstance(self.strategy, str) \
+            else self.strategy
+        if not callable(factory):
+            raise ValueError(f"strategy must be a registered name or a factory, got "
+                             f"{self.strategy!r}; known: {sorted(registry.strategies)}")
+        return factory(join_spaces(specs), seed=seed)
+
+    @staticmethod
+    def _refit_reserve(records: Sequence[TrialRecord], metric: Metric, n_folds: int) -> float:
+        ok = [r for r in records if r.status == "ok"]
+        if not ok:
+            return 0.0
+        best = min(ok, key=lambda r: (metric.to_loss(r.score), r.number))
+        return REFIT_MARGIN * best.duration / max(1, n_folds)
+
+    # -- predict -------------------------------------------------------------------------
+
+    def _transform(self, X: Any) -> pd.DataFrame:
+        check_is_fitted(self, "model_")
+        return self.schema_.transform(X)
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Predict labels (in the user's own type) or values."""
+        Xt = self._transform(X)
+        if self.task_ == "regression":
+            return np.asarray(self.model_.predict(Xt), dtype=float).ravel()
+        proba = predict_matrix(self.model_, Xt, len(self.classes_))
+        return self.classes_[np.argmax(proba, axis=1)]
+
+    def _is_classifier(self) -> bool:
+        task = getattr(self, "task_", self.task)
+        return task != "regression"
+
+    @available_if(_is_classifier)
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Class probabilities, columns in the order of ``classes_``."""
+        Xt = self._transform(X)
+        if self.task_ == "regression":
+            raise AttributeError("predict_proba is only available for classification")
+        return predict_matrix(self.model_, Xt, len(self.classes_))
+
+    def score(self, X: Any, y: Any) -> float:
+        """Accuracy for classification, R^2 for regression (as scikit-learn does)."""
+        from sklearn.metrics import accuracy_score, r2_score
+
+        prediction = self.predict(X)
+        truth = np.asarray(y).ravel() if not isinstance(y, pd.Series) else y.to_numpy()
+        if self.task_ == "regression":
+            return float(r2_score(truth, prediction))
+        return float(accuracy_score(truth, prediction))
+
+    def leaderboard(self) -> pd.DataFrame:
+        """One row per trial, best first, with score, status, timing, params and errors."""
+        check_is_fitted(self, "model_")
+        return leaderboard(self.trials_, get_registry().metric(self.metric_))
+
+    def save(self, path: Any) -> Any:
+        """Save the fitted model to the directory ``path`` (see ``automl.persistence``)."""
+        from automl.persistence import save
+
+        return save(self, path)
+
+    @staticmethod
+    def load(path: Any) -> AutoML:
+        """Load a model saved with :meth:`save`."""
+        from automl.persistence import load
+
+        return load(path)
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.input_tags.categorical = True
+        tags.input_tags.string = True
+        tags.target_tags.required = True
+        if self.task in ("binary", "multiclass", "classification"):
+            tags.estimator_type = "classifier"
+            from sklearn.utils import ClassifierTags
+
+            tags.classifier_tags = ClassifierTags(multi_class=self.task != "binary")
+        elif self.task == "regression":
+            tags.estimator_type = "regressor"
+            from sklearn.utils import RegressorTags
+
+            tags.regressor_tags = RegressorTags()
+        return tags

@@ -1,0 +1,165 @@
+"""Resampling and scoring of one configuration, keeping its out-of-fold predictions.
+
+Every trial is evaluated on the same splits. Preprocessing lives inside the
+estimator a spec builds, so it is fitted on each training fold only.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from automl.metrics import Metric
+
+logger = logging.getLogger(__name__)
+
+Splits = list[tuple[np.ndarray, np.ndarray]]
+HOLDOUT_FRACTION = 0.2
+
+
+class TrialTimeout(Exception):
+    """Raised between folds when a trial has used up its time limit."""
+
+
+@dataclass
+class Evaluation:
+    """The outcome of resampling one configuration.
+
+    Attributes
+    ----------
+    score : float
+        The metric on all out-of-fold predictions pooled.
+    fold_scores : list of float
+        The metric on each validation fold.
+    oof : numpy.ndarray
+        Out-of-fold predictions: ``(n, K)`` probabilities for classification,
+        ``(n,)`` values for regression; NaN for rows never validated (holdout).
+    fit_time : float
+        Seconds spent fitting, summed over folds.
+    """
+
+    score: float
+    fold_scores: list[float]
+    oof: np.ndarray
+    fit_time: float
+
+
+def make_splits(task: str, y: np.ndarray, cv: int | float | str, seed: int) -> Splits:
+    """Build the resampling splits every trial shares.
+
+    Parameters
+    ----------
+    task : str
+        Stratified splits are used for classification.
+    y : numpy.ndarray
+        Encoded target.
+    cv : int, float or "holdout"
+        Number of folds (>= 2), a holdout fraction in (0, 1), or ``"holdout"``
+        for a 20% holdout.
+    seed : int
+        Shuffling seed.
+    """
+    from sklearn.model_selection import KFold, ShuffleSplit, StratifiedKFold, StratifiedShuffleSplit
+
+    classification = task != "regression"
+    index = np.zeros(len(y))
+    if cv == "holdout" or (isinstance(cv, float) and 0 < cv < 1):
+        fraction = HOLDOUT_FRACTION if cv == "holdout" else float(cv)
+        splitter_cls = StratifiedShuffleSplit if classification else ShuffleSplit
+        splitter = splitter_cls(n_splits=1, test_size=fraction, random_state=seed)
+        return [(tr, va) for tr, va in splitter.split(index, y)]
+    if isinstance(cv, bool) or not isinstance(cv, int | np.integer) or cv < 2:
+        raise ValueError(
+            f"cv must be an integer >= 2, a fraction in (0, 1) or 'holdout', got {cv!r}"
+        )
+    n_splits = int(cv)
+    if classification:
+        smallest = int(np.bincount(y).min())
+        if smallest < n_splits:
+            warnings.warn(
+                f"the smallest class has {smallest} rows, fewer than cv={n_splits}; "
+                f"using {smallest}-fold cross-validation",
+                stacklevel=3,
+            )
+            n_splits = max(2, smallest)
+        splitter = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=seed)
+    else:
+        if len(y) < n_splits:
+            raise ValueError(f"{len(y)} rows are too few for cv={n_splits}; lower cv")
+        splitter = KFold(n_splits=n_splits, shuffle=True, random_state=seed)
+    return [(tr, va) for tr, va in splitter.split(index, y)]
+
+
+def predict_matrix(estimator: Any, X: pd.DataFrame, n_classes: int | None) -> np.ndarray:
+    """Predict probabilities over all ``n_classes`` (or values for regression).
+
+    A fold that misses a class gets a zero column for it.
+    """
+    if n_classes is None:
+        return np.asarray(estimator.predict(X), dtype=float).ravel()
+    proba = np.asarray(estimator.predict_proba(X), dtype=float)
+    classes = np.asarray(getattr(estimator, "classes_", np.arange(proba.shape[1])))
+    if proba.shape[1] == n_classes and np.array_equal(classes, np.arange(n_classes)):
+        return proba
+    full = np.zeros((len(proba), n_classes))
+    full[:, classes.astype(int)] = proba
+    return full
+
+
+def cross_validate(
+    build: Callable[[], Any],
+    X: pd.DataFrame,
+    y: np.ndarray,
+    splits: Splits,
+    metric: Metric,
+    n_classes: int | None,
+    deadline: float | None = None,
+) -> Evaluation:
+    """Fit a fresh estimator on each training fold and score its predictions.
+
+    Parameters
+    ----------
+    build : callable
+        Returns a new unfitted estimator.
+    deadline : float, optional
+        ``time.monotonic()`` value after which no new fold starts
+        (:class:`TrialTimeout` is raised instead).
+    """
+    if n_classes is None:
+        oof = np.full(len(y), np.nan)
+    else:
+        oof = np.full((len(y), n_classes), np.nan)
+    fold_scores: list[float] = []
+    fit_time = 0.0
+    for fold, (train, valid) in enumerate(splits):
+        if deadline is not None and fold > 0 and time.monotonic() > deadline:
+            raise TrialTimeout(f"time limit reached after {fold} of {len(splits)} folds")
+        estimator = build()
+        started = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", category=UserWarning)
+            warnings.filterwarnings("ignore", category=FutureWarning)
+            _silence_convergence_warnings()
+            estimator.fit(X.iloc[train], y[train])
+            fit_time += time.perf_counter() - started
+            prediction = predict_matrix(estimator, X.iloc[valid], n_classes)
+        if not np.all(np.isfinite(prediction)):
+            raise ValueError("the model predicted NaN or infinite values")
+        oof[valid] = prediction
+        fold_scores.append(metric(y[valid], prediction))
+    covered = np.unique(np.concatenate([valid for _, valid in splits]))
+    score = metric(y[covered], oof[covered])
+    return Evaluation(score=score, fold_scores=fold_scores, oof=oof, fit_time=fit_time)
+
+
+def _silence_convergence_warnings() -> None:
+    from sklearn.exceptions import ConvergenceWarning
+
+    warnings.simplefilter("ignore", category=ConvergenceWarning)

@@ -1,0 +1,168 @@
+"""The records a model plugin hands to the engine: ModelSpec, Fidelity, Context."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from search import Space
+
+TASK_FAMILIES = {"binary": "classification", "multiclass": "classification",
+                 "regression": "regression"}
+"""Maps a concrete task to the family a spec declares in ``ModelSpec.tasks``."""
+
+KNOWN_FAMILIES = frozenset({"classification", "regression", "recommendation", "generation"})
+KNOWN_MODALITIES = frozenset(
+    {"tabular", "image", "sequence", "text", "interactions", "multimodal"}
+)
+
+
+@dataclass(frozen=True)
+class Fidelity:
+    """A hyperparameter that trades cost for quality (trees, epochs, rows).
+
+    Parameters
+    ----------
+    param : str
+        Name of the estimator parameter that ``build`` sets from the config
+        key of the same name.
+    low, high : float
+        Cheapest and fullest values. Both integers means an integer fidelity.
+    """
+
+    param: str
+    low: float
+    high: float
+
+    def __post_init__(self) -> None:
+        if not self.low < self.high:
+            raise ValueError(
+                f"Fidelity {self.param!r}: low ({self.low}) must be below high ({self.high})"
+            )
+        if self.low <= 0:
+            raise ValueError(f"Fidelity {self.param!r}: low must be positive, got {self.low}")
+
+
+@dataclass(frozen=True)
+class Context:
+    """Facts about the data and the run that a spec may use to size its model.
+
+    Attributes
+    ----------
+    task : str
+        ``"binary"``, ``"multiclass"`` or ``"regression"``.
+    n_rows, n_features : int
+        Shape of the training data the estimator will see.
+    n_classes : int or None
+        Number of classes (classification) else None. Labels reach the
+        estimator encoded as ``0 .. n_classes - 1``.
+    numeric_columns, categorical_columns : tuple of str
+        Column names of the pandas DataFrame the estimator receives. Numeric
+        columns are float with NaN for missing; categorical columns are
+        object dtype holding strings, with NaN for missing.
+    seed : int
+        Seed for the estimator's own randomness.
+    n_threads : int
+        Threads the estimator may use.
+    device : str
+        ``"cpu"`` or ``"cuda"`` for torch models.
+    modality : str
+        ``"tabular"`` for tables.
+    """
+
+    task: str
+    n_rows: int
+    n_features: int
+    n_classes: int | None = None
+    numeric_columns: tuple[str, ...] = ()
+    categorical_columns: tuple[str, ...] = ()
+    seed: int = 0
+    n_threads: int = 1
+    device: str = "cpu"
+    modality: str = "tabular"
+
+    @property
+    def family(self) -> str:
+        """The task family (``"classification"`` or ``"regression"``)."""
+        return TASK_FAMILIES.get(self.task, self.task)
+
+    @property
+    def is_classification(self) -> bool:
+        """Whether the task is binary or multiclass classification."""
+        return self.family == "classification"
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A searchable model family registered by a plugin.
+
+    Parameters
+    ----------
+    name : str
+        Unique name, used in ``AutoML(models=[...])`` and in the leaderboard.
+    tasks : iterable of str
+        Task families served: ``"classification"`` and/or ``"regression"``.
+    modalities : iterable of str
+        Data modalities accepted, e.g. ``{"tabular"}``.
+    space : search.Space
+        This model's own hyperparameters.
+    build : callable
+        ``build(config, ctx) -> estimator``: a scikit-learn compatible
+        estimator (with ``predict_proba`` for classification) that accepts the
+        pandas DataFrame described by ``ctx`` and does its own preprocessing.
+    fidelity : Fidelity, optional
+        A cost knob the search may lower for cheap first looks.
+    defaults : iterable of dict
+        Known-good configurations, tried before the search proper.
+    description : str
+        One line shown by ``automl plugins``.
+    """
+
+    name: str
+    tasks: frozenset[str]
+    modalities: frozenset[str]
+    space: Space
+    build: Callable[[Mapping[str, Any], Context], Any]
+    fidelity: Fidelity | None = None
+    defaults: tuple[Mapping[str, Any], ...] = field(default_factory=tuple)
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name.isidentifier():
+            raise ValueError(
+                f"ModelSpec name must be an identifier-like string, got {self.name!r}"
+            )
+        object.__setattr__(self, "tasks", _as_frozenset(self.tasks, "tasks"))
+        object.__setattr__(self, "modalities", _as_frozenset(self.modalities, "modalities"))
+        unknown = self.tasks - KNOWN_FAMILIES
+        if unknown:
+            raise ValueError(
+                f"ModelSpec {self.name!r}: unknown tasks {sorted(unknown)}; "
+                f"known: {sorted(KNOWN_FAMILIES)}"
+            )
+        unknown = self.modalities - KNOWN_MODALITIES
+        if unknown:
+            raise ValueError(
+                f"ModelSpec {self.name!r}: unknown modalities {sorted(unknown)}; "
+                f"known: {sorted(KNOWN_MODALITIES)}"
+            )
+        if not isinstance(self.space, Space):
+            raise TypeError(f"ModelSpec {self.name!r}: space must be a search.Space")
+        if not callable(self.build):
+            raise TypeError(f"ModelSpec {self.name!r}: build must be callable")
+        defaults = tuple(self.space.validate(dict(d)) for d in self.defaults)
+        object.__setattr__(self, "defaults", defaults)
+
+    def supports(self, ctx: Context) -> bool:
+        """Whether this spec can serve the task and modality of ``ctx``."""
+        return ctx.family in self.tasks and ctx.modality in self.modalities
+
+
+def _as_frozenset(values: Iterable[str] | str, what: str) -> frozenset[str]:
+    if isinstance(values, str):
+        values = [values]
+    values = frozenset(values)
+    if not values:
+        raise ValueError(f"ModelSpec {what} must not be empty")
+    return values

@@ -1,0 +1,61 @@
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from automl.cli import main
+from tests.automl.test_estimator import messy_table
+
+
+@pytest.fixture()
+def train_csv(tmp_path):
+    X, y = messy_table(n=200)
+    table = X.assign(label=y)
+    path = tmp_path / "train.csv"
+    table.to_csv(path, index=False)
+    return path
+
+
+def test_fit_predict_leaderboard_round_trip(train_csv, tmp_path, capsys):
+    out_dir = tmp_path / "model"
+    code = main(["fit", str(train_csv), "--target", "label", "--time-budget", "20",
+                 "--max-trials", "3", "--models", "logistic_regression,random_forest",
+                 "--output", str(out_dir)])
+    assert code == 0
+    captured = capsys.readouterr()
+    assert "model saved to" in captured.out
+    assert "trial" in captured.err  # progress lines
+    test = pd.read_csv(train_csv).drop(columns="label").head(15)
+    test_path = tmp_path / "test.csv"
+    test.to_csv(test_path, index=False)
+    preds = tmp_path / "preds.csv"
+    assert main(["predict", str(out_dir), str(test_path), "--output", str(preds)]) == 0
+    written = pd.read_csv(preds)
+    assert len(written) == 15 and set(written["prediction"]) <= {"churn", "stay"}
+    assert main(["leaderboard", str(out_dir)]) == 0
+    board = capsys.readouterr().out
+    assert "rank" in board and "roc_auc" in board
+
+
+def test_missing_target_column_is_named(train_csv):
+    with pytest.raises(SystemExit, match="target column 'nope' is not in .*columns are: age"):
+        main(["fit", str(train_csv), "--target", "nope"])
+
+
+def test_bad_budget_is_a_clear_error(train_csv, capsys):
+    assert main(["fit", str(train_csv), "--target", "label", "--time-budget", "0"]) == 2
+    assert "time_budget must be a positive number" in capsys.readouterr().err
+
+
+def test_plugins_lists_versions_and_models():
+    result = subprocess.run([sys.executable, "-m", "automl.cli", "plugins"],
+                            capture_output=True, text=True, check=True)
+    assert "plugins.xgboost_models 0.1.0 (built-in)" in result.stdout
+    assert "models: xgboost" in result.stdout
+
+
+def test_demo_runs_a_real_search(capsys):
+    assert main(["demo", "--dataset", "iris", "--time-budget", "10", "--max-trials", "4"]) == 0
+    out = capsys.readouterr().out
+    assert "Leaderboard" in out and "held-out accuracy" in out

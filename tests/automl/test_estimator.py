@@ -1,0 +1,171 @@
+import dataclasses
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+from sklearn.datasets import load_breast_cancer, load_diabetes, load_iris
+from sklearn.exceptions import NotFittedError
+from sklearn.model_selection import GridSearchCV, cross_val_score, train_test_split
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer
+
+from automl import AutoML
+
+FAST = ["logistic_regression", "ridge", "hist_gradient_boosting", "random_forest"]
+
+
+def messy_table(n=300, seed=0):
+    rng = np.random.default_rng(seed)
+    X = pd.DataFrame({
+        "age": rng.normal(40, 10, n),
+        "income": rng.lognormal(10, 1, n),
+        "city": pd.Categorical(rng.choice(["paris", "rome", "oslo"], n)),
+        "plan": rng.choice(["basic", "pro", None], n),
+        "active": rng.random(n) > 0.3,
+    })
+    signal = (X["age"] > 40).astype(int) + (X["city"] == "oslo").astype(int) \
+        + X["active"].astype(int)
+    y = np.where(signal + rng.normal(0, 0.5, n) > 1.5, "churn", "stay")
+    X.loc[rng.random(n) < 0.1, "age"] = np.nan
+    X.loc[rng.random(n) < 0.1, "city"] = np.nan
+    return X, pd.Series(y, name="label")
+
+
+def test_fit_predict_on_messy_table_returns_user_labels():
+    X, y = messy_table()
+    model = AutoML(time_budget=30, max_trials=6, random_state=0, models=FAST).fit(X, y)
+    assert model.task_ == "binary"
+    assert set(model.classes_) == {"churn", "stay"}
+    pred = model.predict(X.iloc[:20])
+    assert set(pred) <= {"churn", "stay"} and pred.dtype == object
+    proba = model.predict_proba(X.iloc[:20])
+    assert proba.shape == (20, 2) and np.allclose(proba.sum(axis=1), 1)
+    assert model.score(X, y) > 0.7
+    board = model.leaderboard()
+    assert len(board) == 6 and board["rank"].tolist() == list(range(1, 7))
+    scores = board["roc_auc"].dropna().to_numpy()
+    assert np.all(np.diff(scores) <= 0)  # best first
+    assert board.iloc[0]["trial"] == model.best_trial_.number
+
+
+def test_unseen_category_at_predict_is_handled():
+    X, y = messy_table()
+    model = AutoML(time_budget=20, max_trials=3, random_state=0, models=FAST).fit(X, y)
+    X_new = X.iloc[:5].copy()
+    X_new["city"] = X_new["city"].astype(object)
+    X_new.loc[:, "city"] = "tokyo"
+    X_new.loc[:, "plan"] = "enterprise"
+    assert len(model.predict(X_new)) == 5
+
+
+def test_regression_and_multiclass_with_numpy():
+    X, y = load_diabetes(return_X_y=True)
+    reg = AutoML(time_budget=20, max_trials=4, random_state=0, models=FAST).fit(X, y)
+    assert reg.task_ == "regression" and reg.metric_ == "rmse"
+    assert reg.score(X, y) > 0.3
+    assert not hasattr(reg, "predict_proba")
+    X, y = load_iris(return_X_y=True)
+    clf = AutoML(time_budget=20, max_trials=4, random_state=0, metric="accuracy",
+                 models=FAST).fit(X, y)
+    assert clf.task_ == "multiclass" and clf.predict(X[:3]).dtype.kind in "iu"
+    assert clf.leaderboard()["accuracy"].iloc[0] > 0.9
+
+
+def test_same_seed_and_trial_budget_give_same_leaderboard():
+    X, y = load_breast_cancer(return_X_y=True)
+    boards = [
+        AutoML(time_budget=60, max_trials=8, random_state=3, models=FAST).fit(X, y)
+        .leaderboard()[["trial", "model", "roc_auc"]]
+        for _ in range(2)
+    ]
+    pd.testing.assert_frame_equal(boards[0], boards[1])
+
+
+def test_failing_model_is_recorded_and_search_goes_on(monkeypatch):
+    X, y = load_breast_cancer(return_X_y=True)
+    from automl.registry import get_registry
+
+    spec = get_registry().models["hist_gradient_boosting"]
+
+    def broken(config, ctx):
+        raise RuntimeError("this model is broken")
+
+    monkeypatch.setitem(get_registry().models, "hist_gradient_boosting",
+                        dataclasses.replace(spec, build=broken))
+    model = AutoML(time_budget=30, max_trials=5, random_state=0,
+                   models=["hist_gradient_boosting", "logistic_regression"]).fit(X, y)
+    board = model.leaderboard()
+    failed = board[board["status"] == "failed"]
+    assert len(failed) >= 1 and failed["error"].str.contains("this model is broken").all()
+    assert model.best_trial_.model == "logistic_regression"
+
+
+def test_time_budget_is_respected():
+    X, y = load_breast_cancer(return_X_y=True)
+    started = time.monotonic()
+    model = AutoML(time_budget=8, random_state=0).fit(X, y)
+    elapsed = time.monotonic() - started
+    assert elapsed <= 8 * 1.05 + 2, elapsed
+    assert len(model.trials_) >= 3
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"time_budget": 0}, "time_budget must be a positive number"),
+        ({"time_budget": -5}, "time_budget must be a positive number"),
+        ({"models": ["nope"]}, "unknown model 'nope'; known models"),
+        ({"strategy": "nope"}, "unknown strategy 'nope'; known strategies"),
+        ({"metric": "nope"}, "unknown metric 'nope'; known metrics"),
+        ({"metric": "rmse"}, "metric 'rmse' does not apply to binary"),
+        ({"models": ["ridge"]}, "do not support binary"),
+        ({"max_trials": 0}, "max_trials must be a positive integer"),
+        ({"cv": 1}, "cv must be an integer >= 2"),
+    ],
+)
+def test_bad_parameters_fail_before_any_trial(params, message):
+    X, y = load_breast_cancer(return_X_y=True)
+    started = time.monotonic()
+    with pytest.raises(ValueError, match=message):
+        AutoML(**params).fit(X, y)
+    assert time.monotonic() - started < 5
+
+
+def test_predict_before_fit_and_wrong_columns():
+    X, y = messy_table()
+    with pytest.raises(NotFittedError):
+        AutoML().predict(X)
+    model = AutoML(time_budget=20, max_trials=2, random_state=0, models=FAST).fit(X, y)
+    with pytest.raises(ValueError, match=r"missing columns \['plan'\]"):
+        model.predict(X.drop(columns="plan"))
+    with pytest.raises(ValueError, match=r"unexpected columns \['zzz'\]"):
+        model.predict(X.assign(zzz=0))
+
+
+def test_sklearn_meta_tools_work():
+    X, y = load_iris(return_X_y=True)
+    model = AutoML(time_budget=10, max_trials=2, random_state=0, cv=2,
+                   models=["logistic_regression"])
+    assert clone(model).get_params() == model.get_params()
+    scores = cross_val_score(model, X, y, cv=2)
+    assert scores.mean() > 0.85
+    pipe = make_pipeline(FunctionTransformer(), model).fit(X, y)
+    assert pipe.score(X, y) > 0.85
+    grid = GridSearchCV(model, {"max_trials": [1, 2]}, cv=2).fit(X, y)
+    assert grid.best_params_["max_trials"] in (1, 2)
+
+
+def test_save_load_round_trip_and_tamper_detection(tmp_path):
+    X, y = messy_table()
+    X_train, X_test, y_train, _ = train_test_split(X, y, random_state=0)
+    model = AutoML(time_budget=20, max_trials=2, random_state=0, models=FAST).fit(
+        X_train, y_train)
+    model.save(tmp_path / "m")
+    loaded = AutoML.load(tmp_path / "m")
+    assert (loaded.predict(X_test) == model.predict(X_test)).all()
+    with open(tmp_path / "m" / "model.joblib", "ab") as handle:
+        handle.write(b"tampered")
+    with pytest.raises(ValueError, match="was altered or corrupted"):
+        AutoML.load(tmp_path / "m")

@@ -1,0 +1,31 @@
+"""Optimisation that knows nothing about models or data.
+
+Build a :class:`Space` of :class:`Float`, :class:`Int` and :class:`Categorical`
+parameters, then ``ask`` a :class:`Strategy` for :class:`Trial` objects and
+``tell`` it each :class:`Observation` (values are minimised)::
+
+    from search import Float, RandomSearch, Space, Observation
+
+    strategy = RandomSearch(Space([Float("x", -1.0, 1.0)]), seed=0)
+    for trial in strategy.ask(4):
+        strategy.tell(trial, Observation(value=trial.config["x"] ** 2))
+
+Strategy authors check their work with :mod:`search.testing`.
+"""
+
+from search.grid import GridSearch
+from search.random import RandomSearch
+from search.space import Categorical, Float, Int, Space
+from search.strategy import Observation, Strategy, Trial
+
+__all__ = [
+    "Categorical",
+    "Float",
+    "GridSearch",
+    "Int",
+    "Observation",
+    "RandomSearch",
+    "Space",
+    "Strategy",
+    "Trial",
+]

@@ -78,9 +78,9 @@ class Schema:
         out = {}
         for name in self.columns:
             if name in self.numeric:
-                out[name] = _to_numeric(frame[name], name, what)
+                out[name] = pd.Series(_to_numeric(frame[name], name, what), dtype=float)
             else:
-                out[name] = _to_categorical(frame[name])
+                out[name] = pd.Series(_to_categorical(frame[name]), dtype=object)
         return pd.DataFrame(out, index=pd.RangeIndex(len(frame)))
 
 
@@ -170,7 +170,7 @@ def _to_numeric(column: pd.Series, name: str, what: str) -> np.ndarray:
             f"{what} column {name!r} was numeric in fit but holds {int(bad.sum())} "
             f"non-numeric values (e.g. {example!r}); fix or blank them"
         )
-    values = converted.to_numpy(dtype=float, na_value=np.nan)
+    values = converted.to_numpy(dtype=float, na_value=np.nan, copy=True)
     values[~np.isfinite(values)] = np.nan
     return values
 
@@ -293,7 +293,7 @@ def validate_training_data(X: Any, y: Any, task: str | None = None) -> Dataset:
     classes = _original_labels(target, encoded, len(classes))
     if len(classes) < 2:
         raise ValueError(
-            f"y has a single class {classes[0]!r}; classification needs at least two "
+            f"y has a single class {_plain(classes[0])!r}; classification needs at least two "
             "classes (or use task='regression' for a numeric target)"
         )
     return Dataset(features, encoded.astype(np.int64), resolved, classes, schema)
@@ -319,6 +319,11 @@ def _original_labels(y: np.ndarray, encoded: np.ndarray, n: int) -> np.ndarray:
     return y[first]
 
 
+def _plain(value: Any) -> Any:
+    """A numpy scalar as the Python value it holds, for readable messages."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
 def class_counts(y: np.ndarray, n_classes: int) -> np.ndarray:
     """Number of rows per encoded class."""
     return np.bincount(y, minlength=n_classes)
@@ -327,7 +332,7 @@ def class_counts(y: np.ndarray, n_classes: int) -> np.ndarray:
 def check_rare_classes(y: np.ndarray, classes: Sequence[Any]) -> None:
     """Refuse classes with a single row: no resampling can both train and score them."""
     counts = class_counts(y, len(classes))
-    singles = [classes[i] for i in np.flatnonzero(counts < 2)]
+    singles = [_plain(classes[i]) for i in np.flatnonzero(counts < 2)]
     if singles:
         raise ValueError(
             f"classes {singles} have a single row each; every class needs at least 2 rows "

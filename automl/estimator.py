@@ -6,6 +6,7 @@ import logging
 import os
 import sys
 import time
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -244,11 +245,14 @@ class AutoML(BaseEstimator):
             raise ValueError("models is empty; pass model names or None for all")
         specs = {name: registry.model(name) for name in names}
         unfit = [n for n, s in specs.items() if not s.supports(ctx)]
-        if unfit:
+        if len(unfit) == len(specs):
             usable = sorted(n for n, s in registry.models.items() if s.supports(ctx))
             raise ValueError(f"models {unfit} do not support {ctx.task} on {ctx.modality} "
                              f"data; usable models: {usable}")
-        return specs
+        if unfit:
+            warnings.warn(f"models {unfit} do not support {ctx.task}; searching the others",
+                          stacklevel=3)
+        return {n: s for n, s in specs.items() if n not in unfit}
 
     def _make_strategy(self, registry: Registry, specs: dict[str, ModelSpec], seed: int) -> Any:
         factory = registry.strategy(self.strategy) if isinstance(self.strategy, str) \

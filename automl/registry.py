@@ -174,23 +174,23 @@ class Registry:
 
     def model(self, name: str) -> ModelSpec:
         """Return the model spec called ``name`` or raise a ValueError listing known ones."""
-        return _lookup(self.models, name, "model")
+        return _lookup(self.models, name, "model", "models")
 
     def strategy(self, name: str) -> Callable[..., Any]:
         """Return the strategy factory called ``name`` or raise a ValueError."""
-        return _lookup(self.strategies, name, "strategy")
+        return _lookup(self.strategies, name, "strategy", "strategies")
 
     def metric(self, name: str) -> Any:
         """Return the metric called ``name`` or raise a ValueError listing known ones."""
-        return _lookup(self.metrics, name, "metric")
+        return _lookup(self.metrics, name, "metric", "metrics")
 
 
-def _lookup(table: dict[str, Any], name: str, what: str) -> Any:
+def _lookup(table: dict[str, Any], name: str, what: str, plural: str) -> Any:
     try:
         return table[name]
     except KeyError:
         known = ", ".join(sorted(table)) or "none"
-        raise ValueError(f"unknown {what} {name!r}; known {what}s: {known}") from None
+        raise ValueError(f"unknown {what} {name!r}; known {plural}: {known}") from None
 
 
 _default: Registry | None = None

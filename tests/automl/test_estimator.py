@@ -35,7 +35,7 @@ def messy_table(n=300, seed=0):
 
 def test_fit_predict_on_messy_table_returns_user_labels():
     X, y = messy_table()
-    model = AutoML(time_budget=30, max_trials=6, random_state=0, models=FAST).fit(X, y)
+    model = AutoML(time_budget=120, max_trials=6, random_state=0, models=FAST).fit(X, y)
     assert model.task_ == "binary"
     assert set(model.classes_) == {"churn", "stay"}
     pred = model.predict(X.iloc[:20])
@@ -52,7 +52,7 @@ def test_fit_predict_on_messy_table_returns_user_labels():
 
 def test_unseen_category_at_predict_is_handled():
     X, y = messy_table()
-    model = AutoML(time_budget=20, max_trials=3, random_state=0, models=FAST).fit(X, y)
+    model = AutoML(time_budget=120, max_trials=3, random_state=0, models=FAST).fit(X, y)
     X_new = X.iloc[:5].copy()
     X_new["city"] = X_new["city"].astype(object)
     X_new.loc[:, "city"] = "tokyo"
@@ -62,12 +62,12 @@ def test_unseen_category_at_predict_is_handled():
 
 def test_regression_and_multiclass_with_numpy():
     X, y = load_diabetes(return_X_y=True)
-    reg = AutoML(time_budget=20, max_trials=4, random_state=0, models=FAST).fit(X, y)
+    reg = AutoML(time_budget=120, max_trials=4, random_state=0, models=FAST).fit(X, y)
     assert reg.task_ == "regression" and reg.metric_ == "rmse"
     assert reg.score(X, y) > 0.3
     assert not hasattr(reg, "predict_proba")
     X, y = load_iris(return_X_y=True)
-    clf = AutoML(time_budget=20, max_trials=4, random_state=0, metric="accuracy",
+    clf = AutoML(time_budget=120, max_trials=4, random_state=0, metric="accuracy",
                  models=FAST).fit(X, y)
     assert clf.task_ == "multiclass" and clf.predict(X[:3]).dtype.kind in "iu"
     assert clf.leaderboard()["accuracy"].iloc[0] > 0.9
@@ -76,7 +76,7 @@ def test_regression_and_multiclass_with_numpy():
 def test_same_seed_and_trial_budget_give_same_leaderboard():
     X, y = load_breast_cancer(return_X_y=True)
     boards = [
-        AutoML(time_budget=60, max_trials=8, random_state=3, models=FAST).fit(X, y)
+        AutoML(time_budget=600, max_trials=8, random_state=3, models=FAST).fit(X, y)
         .leaderboard()[["trial", "model", "roc_auc"]]
         for _ in range(2)
     ]
@@ -94,7 +94,7 @@ def test_failing_model_is_recorded_and_search_goes_on(monkeypatch):
 
     monkeypatch.setitem(get_registry().models, "hist_gradient_boosting",
                         dataclasses.replace(spec, build=broken))
-    model = AutoML(time_budget=30, max_trials=5, random_state=0,
+    model = AutoML(time_budget=120, max_trials=5, random_state=0,
                    models=["hist_gradient_boosting", "logistic_regression"]).fit(X, y)
     board = model.leaderboard()
     failed = board[board["status"] == "failed"]
@@ -137,7 +137,7 @@ def test_predict_before_fit_and_wrong_columns():
     X, y = messy_table()
     with pytest.raises(NotFittedError):
         AutoML().predict(X)
-    model = AutoML(time_budget=20, max_trials=2, random_state=0, models=FAST).fit(X, y)
+    model = AutoML(time_budget=120, max_trials=2, random_state=0, models=FAST).fit(X, y)
     with pytest.raises(ValueError, match=r"missing columns \['plan'\]"):
         model.predict(X.drop(columns="plan"))
     with pytest.raises(ValueError, match=r"unexpected columns \['zzz'\]"):
@@ -160,7 +160,7 @@ def test_sklearn_meta_tools_work():
 def test_save_load_round_trip_and_tamper_detection(tmp_path):
     X, y = messy_table()
     X_train, X_test, y_train, _ = train_test_split(X, y, random_state=0)
-    model = AutoML(time_budget=20, max_trials=2, random_state=0, models=FAST).fit(
+    model = AutoML(time_budget=120, max_trials=2, random_state=0, models=FAST).fit(
         X_train, y_train)
     model.save(tmp_path / "m")
     loaded = AutoML.load(tmp_path / "m")

@@ -22,13 +22,14 @@ def _add_search_options(parser: argparse.ArgumentParser, default_budget: float) 
     parser.add_argument("--models", default=None,
                         help="comma-separated model names (all eligible by default)")
     parser.add_argument("--strategy", default="random", help="search strategy name")
-    parser.add_argument("--cv", default="5", help="folds, a holdout fraction or 'holdout'")
+    parser.add_argument("--cv", default="auto",
+                        help="folds, a holdout fraction, 'holdout' or 'auto' (default)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     parser.add_argument("--quiet", action="store_true", help="no per-trial progress")
 
 
 def _cv(value: str) -> int | float | str:
-    if value == "holdout":
+    if value in ("holdout", "auto"):
         return value
     number = float(value)
     return int(number) if number.is_integer() and number >= 2 else number

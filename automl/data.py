@@ -338,3 +338,10 @@ def check_rare_classes(y: np.ndarray, classes: Sequence[Any]) -> None:
             f"classes {singles} have a single row each; every class needs at least 2 rows "
             "for cross-validation: drop those rows or merge the classes"
         )
+
+
+def data_fingerprint(data: Dataset) -> str:
+    """A short hash of the training data and target, to recognise a study's data."""
+    import joblib
+
+    return joblib.hash((data.X, data.y, data.task))[:16]

@@ -1,28 +1,32 @@
-"""The search loop: ask the strategy, evaluate trials, record them, tell the strategy.
+"""The search loop: ask the strategy, run trials on a pool, record them, tell the strategy.
 
 The engine joins the eligible model specs into one conditional space whose root
 is the categorical ``model``, queues each spec's known-good defaults first (a
 portfolio, round-robin over models), then lets the strategy propose. Budgets
 are a global time limit, a trial count and a per-trial limit. A failing trial
 is recorded with its error and the search goes on.
+
+Reproducibility whatever the parallelism: the strategy is told results in
+trial-number order and with a fixed lag (trial ``k`` is asked once trials
+``0 .. k - lag`` are told, and only those), so with ``max_trials`` and a seed the
+same trials are proposed with one worker or several (up to ``lag``).
 """
 
 from __future__ import annotations
 
 import logging
-import math
 import time
-import traceback
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
 
-from automl.evaluation import Splits, TrialTimeout, cross_validate
 from automl.metrics import Metric
-from automl.specs import Context, ModelSpec
+from automl.records import TrialRecord
+from automl.specs import ModelSpec
+from automl.workers import TrialJob
 from search import Observation, Space, Strategy, Trial
 
 logger = logging.getLogger(__name__)
@@ -30,42 +34,11 @@ logger = logging.getLogger(__name__)
 MODEL_KEY = "model"
 """Name of the root categorical parameter of the joined space."""
 
+TELL_LAG = 4
+"""Trial ``k`` is proposed knowing the results of trials ``0 .. k - TELL_LAG`` exactly."""
 
-@dataclass
-class TrialRecord:
-    """One finished trial, as the leaderboard and the ensemble see it.
-
-    Attributes
-    ----------
-    number : int
-        Trial number, in the order the strategy proposed it.
-    model : str
-        Name of the model spec.
-    params : dict
-        The spec's own hyperparameters.
-    status : str
-        ``"ok"``, ``"failed"`` or ``"timeout"``.
-    score : float or None
-        The search metric on out-of-fold predictions (None unless ok).
-    fold_scores : list of float
-        The metric per validation fold.
-    duration : float
-        Wall-clock seconds of the trial.
-    error : str or None
-        Why the trial failed.
-    oof : numpy.ndarray or None
-        Out-of-fold predictions (float32) for ensembles.
-    """
-
-    number: int
-    model: str
-    params: dict[str, Any]
-    status: str
-    score: float | None = None
-    fold_scores: list[float] = field(default_factory=list)
-    duration: float = 0.0
-    error: str | None = None
-    oof: np.ndarray | None = None
+__all__ = ["Budget", "MODEL_KEY", "Search", "TrialRecord", "join_spaces", "leaderboard",
+           "portfolio"]
 
 
 def join_spaces(specs: Mapping[str, ModelSpec]) -> Space:
@@ -73,18 +46,30 @@ def join_spaces(specs: Mapping[str, ModelSpec]) -> Space:
     return Space.conditional(MODEL_KEY, {name: spec.space for name, spec in specs.items()})
 
 
+def joint_config(model: str, params: Mapping[str, Any]) -> dict[str, Any]:
+    """A model's own parameters as a configuration of the joined space."""
+    joint = {MODEL_KEY: model}
+    joint.update({f"{model}{Space.SEPARATOR}{k}": v for k, v in params.items()})
+    return joint
+
+
 def portfolio(specs: Mapping[str, ModelSpec]) -> list[dict[str, Any]]:
-    """Known-good configurations in the joined space: first default of every model, then
-    the second ones, and so on."""
+    """Known-good configurations in the joined space: the first default of every model,
+    then the second ones, and so on."""
     configs = []
     depth = max((len(spec.defaults) for spec in specs.values()), default=0)
     for level in range(depth):
         for name, spec in specs.items():
             if level < len(spec.defaults):
-                joint = {MODEL_KEY: name}
-                joint.update({f"{name}:{k}": v for k, v in spec.defaults[level].items()})
-                configs.append(joint)
+                configs.append(joint_config(name, spec.defaults[level]))
     return configs
+
+
+def observation(record: TrialRecord, metric: Metric) -> Observation:
+    """What the strategy is told about a finished trial (a loss to minimise)."""
+    if record.status != "ok":
+        return Observation(status=record.status, cost=record.duration)
+    return Observation(value=metric.to_loss(record.score), cost=record.duration)
 
 
 @dataclass
@@ -94,11 +79,12 @@ class Budget:
     Attributes
     ----------
     time_budget : float
-        Seconds for the whole ``fit``, refit included.
+        Seconds the search may run.
     max_trials : int or None
-        Stop after this many trials.
+        Stop once this many trials exist (loaded ones included).
     trial_time_limit : float or None
-        Seconds after which a trial starts no new fold.
+        Seconds after which a trial starts no new fold (worker processes are
+        killed shortly after).
     """
 
     time_budget: float
@@ -106,25 +92,49 @@ class Budget:
     trial_time_limit: float | None = None
 
 
+class Pool(Protocol):
+    """What the engine needs of a worker pool (see ``automl.workers``)."""
+
+    slots: int
+
+    @property
+    def running(self) -> int:  # noqa: D102
+        ...
+
+    def submit(self, job: TrialJob) -> None:  # noqa: D102
+        ...
+
+    def collect(self, timeout: float = 0.0) -> list[TrialRecord]:  # noqa: D102
+        ...
+
+
+class Store(Protocol):
+    """What the engine needs of a trial store (see ``automl.storage``)."""
+
+    def add(self, record: TrialRecord) -> TrialRecord:  # noqa: D102
+        ...
+
+
 class Search:
     """Runs trials until the budget or the strategy is exhausted.
 
     Parameters
     ----------
-    X, y : DataFrame and array
-        Validated training data (see ``automl.data``).
     specs : mapping of str to ModelSpec
-        Eligible models.
+        Eligible models (the strategy searches ``join_spaces(specs)``).
     strategy : search.Strategy
-        Proposes configurations of ``join_spaces(specs)``.
+        Proposes configurations.
     metric : Metric
         Score of every trial.
-    splits : list of (train, valid) index arrays
-        The resampling shared by every trial.
-    ctx : Context
-        Handed to every ``build``.
+    pool : Pool
+        Where trials run.
     budget : Budget
         Limits of the search.
+    store : Store, optional
+        Receives every finished trial as soon as it finishes.
+    loaded : sequence of TrialRecord
+        Trials of an earlier run of the same study; the strategy is rebuilt
+        from them.
     reserve : callable, optional
         ``reserve(records) -> seconds`` kept free at the end of the budget
         (for the final refit).
@@ -134,24 +144,39 @@ class Search:
 
     def __init__(
         self,
-        X: pd.DataFrame,
-        y: np.ndarray,
         specs: Mapping[str, ModelSpec],
         strategy: Strategy,
         metric: Metric,
-        splits: Splits,
-        ctx: Context,
+        pool: Pool,
         budget: Budget,
+        store: Store | None = None,
+        loaded: Sequence[TrialRecord] = (),
         reserve: Callable[[Sequence[TrialRecord]], float] | None = None,
         on_trial: Callable[[TrialRecord, Search], None] | None = None,
     ) -> None:
-        self.X, self.y, self.specs = X, y, dict(specs)
-        self.strategy, self.metric, self.splits = strategy, metric, splits
-        self.ctx, self.budget = ctx, budget
+        self.specs, self.strategy, self.metric = dict(specs), strategy, metric
+        self.pool, self.budget, self.store = pool, budget, store
         self.reserve = reserve or (lambda records: 0.0)
         self.on_trial = on_trial
-        self.records: list[TrialRecord] = []
+        self.records: list[TrialRecord] = list(loaded)
+        self.lag = max(TELL_LAG, pool.slots)
         self.started = time.monotonic()
+        self._asked: dict[int, Trial] = {}
+        self._finished: dict[int, TrialRecord] = {}
+        for config in portfolio(self.specs):
+            self.strategy.enqueue(config)
+        if self.records:
+            self.strategy.restore(self._history(self.records))
+
+    def _history(self, records: Iterable[TrialRecord]) -> list[tuple[Trial, Observation]]:
+        history = []
+        for record in records:
+            if record.model not in self.specs:
+                continue  # a model no longer searched: kept on the board, not told
+            trial = Trial(record.number, joint_config(record.model, record.params),
+                          record.fidelity)
+            history.append((trial, observation(record, self.metric)))
+        return history
 
     @property
     def elapsed(self) -> float:
@@ -172,89 +197,83 @@ class Search:
         return min(ok, key=lambda r: (self.metric.to_loss(r.score), r.number))
 
     def run(self) -> list[TrialRecord]:
-        """Run the search and return every trial record."""
-        for config in portfolio(self.specs):
-            self.strategy.enqueue(config)
-        while not self._exhausted():
-            trials = self.strategy.ask(1)
-            if not trials:
-                logger.info("the strategy has nothing left to propose")
+        """Run the search and return every trial record (loaded ones first)."""
+        exhausted = False
+        while True:
+            while not exhausted and self.pool.running < self.pool.slots:
+                if not self._tell_up_to(self.strategy.n_asked - self.lag):
+                    break  # an older trial must finish before the next ask
+                if self._out_of_budget():
+                    exhausted = True
+                    break
+                trials = self.strategy.ask(1)
+                if not trials:
+                    logger.info("the strategy has nothing left to propose")
+                    exhausted = True
+                    break
+                self._submit(trials[0])
+            if self.pool.running == 0 and (exhausted or not self._asked):
                 break
-            for trial in trials:
-                record = self._run_trial(trial)
-                self.records.append(record)
-                self.strategy.tell(trial, self._observation(record))
-                if self.on_trial is not None:
-                    self.on_trial(record, self)
+            for record in self.pool.collect(timeout=0.05):
+                self._finish(record)
+        self._tell_up_to(self.strategy.n_asked)
         return self.records
 
-    def _exhausted(self) -> bool:
+    def _submit(self, trial: Trial) -> None:
+        model, params = Space.branch(trial.config, MODEL_KEY)
+        limit = self.deadline - time.monotonic()
+        if self.budget.trial_time_limit is not None:
+            limit = min(limit, self.budget.trial_time_limit)
+        self._asked[trial.number] = trial
+        self.pool.submit(TrialJob(trial.number, model, dict(params), max(limit, 0.0),
+                                  trial.fidelity))
+
+    def _finish(self, record: TrialRecord) -> None:
+        asked_as = record.number
+        if self.store is not None:
+            record = self.store.add(record)
+        self.records.append(record)
+        self._finished[asked_as] = record
+        if self.on_trial is not None:
+            self.on_trial(record, self)
+
+    def _tell_up_to(self, last: int) -> bool:
+        """Tell the strategy every asked trial numbered up to ``last``, in order.
+
+        Returns False when one of them has not finished yet.
+        """
+        for number in sorted(n for n in self._asked if n <= last):
+            record = self._finished.pop(number, None)
+            if record is None:
+                return False
+            self.strategy.tell(self._asked.pop(number), observation(record, self.metric))
+        return True
+
+    def _out_of_budget(self) -> bool:
         limit = self.budget.max_trials
-        if limit is not None and len(self.records) >= limit:
+        if limit is not None and len(self.records) + self.pool.running >= limit:
             return True
         remaining = self.deadline - time.monotonic()
         if remaining <= 0:
             return True
         # Do not start a trial that cannot finish one fold of the cheapest model seen.
-        durations = [r.duration / max(1, len(r.fold_scores)) for r in self.records
-                     if r.status == "ok"]
-        return bool(durations) and remaining < min(durations)
-
-    def _trial_deadline(self) -> float:
-        deadline = self.deadline
-        if self.budget.trial_time_limit is not None:
-            deadline = min(deadline, time.monotonic() + self.budget.trial_time_limit)
-        return deadline
-
-    def _run_trial(self, trial: Trial) -> TrialRecord:
-        model, params = Space.branch(trial.config, MODEL_KEY)
-        spec = self.specs[model]
-        started = time.monotonic()
-        record = TrialRecord(number=trial.number, model=model, params=dict(params),
-                             status="ok")
-        try:
-            evaluation = cross_validate(
-                lambda: spec.build(dict(params), self.ctx),
-                self.X, self.y, self.splits, self.metric, self.ctx.n_classes,
-                deadline=self._trial_deadline(),
-            )
-        except TrialTimeout as exc:
-            record.status, record.error = "timeout", str(exc)
-        except Exception as exc:  # a failing trial never stops the search
-            record.status = "failed"
-            record.error = f"{type(exc).__name__}: {exc}"
-            logger.debug("trial %d (%s) failed:\n%s", trial.number, model,
-                         traceback.format_exc())
-        else:
-            if math.isfinite(evaluation.score):
-                record.score = evaluation.score
-                record.fold_scores = evaluation.fold_scores
-                record.oof = evaluation.oof.astype(np.float32)
-            else:
-                record.status, record.error = "failed", "the metric is NaN or infinite"
-        record.duration = time.monotonic() - started
-        return record
-
-    def _observation(self, record: TrialRecord) -> Observation:
-        if record.status != "ok":
-            return Observation(status=record.status, cost=record.duration)
-        return Observation(value=self.metric.to_loss(record.score), cost=record.duration)
+        per_fold = [r.duration / max(1, len(r.fold_scores)) for r in self.records
+                    if r.status == "ok"]
+        return bool(per_fold) and remaining < min(per_fold)
 
 
 def leaderboard(records: Sequence[TrialRecord], metric: Metric) -> pd.DataFrame:
     """One row per trial, best first; failed trials last with their error."""
-    rows = []
-    for r in records:
-        rows.append({
-            "trial": r.number,
-            "model": r.model,
-            metric.name: r.score,
-            "status": r.status,
-            "duration_s": round(r.duration, 3),
-            "fold_std": float(np.std(r.fold_scores)) if r.fold_scores else None,
-            "params": r.params,
-            "error": r.error,
-        })
+    rows = [{
+        "trial": r.number,
+        "model": r.model,
+        metric.name: r.score,
+        "status": r.status,
+        "duration_s": round(r.duration, 3),
+        "fold_std": float(np.std(r.fold_scores)) if r.fold_scores else None,
+        "params": r.params,
+        "error": r.error,
+    } for r in records]
     columns = ["trial", "model", metric.name, "status", "duration_s", "fold_std",
                "params", "error"]
     table = pd.DataFrame(rows, columns=columns)

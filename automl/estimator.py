@@ -16,13 +16,16 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
-from automl.data import Dataset, check_rare_classes, validate_training_data
-from automl.engine import Budget, Search, TrialRecord, join_spaces, leaderboard
+from automl.data import Dataset, check_rare_classes, data_fingerprint, validate_training_data
+from automl.engine import Budget, Search, join_spaces, leaderboard
 from automl.evaluation import make_splits, predict_matrix
 from automl.metrics import DEFAULT_METRICS, Metric
 from automl.progress import ProgressPrinter
+from automl.records import TrialRecord
 from automl.registry import Registry, get_registry
 from automl.specs import Context, ModelSpec
+from automl.storage import TrialStore
+from automl.workers import TrialData, make_pool
 
 logger = logging.getLogger(__name__)
 
@@ -50,13 +53,26 @@ class AutoML(BaseEstimator):
         Names of the model specs to search; all eligible ones when None.
     strategy : str or callable, default="random"
         A registered strategy name, or ``factory(space, seed=...)``.
-    cv : int, float or "holdout", default=5
-        Folds of (stratified) k-fold, or a holdout fraction.
+    cv : int, float, "holdout" or "auto", default="auto"
+        Folds of (stratified) k-fold, a holdout fraction, or ``"auto"``: 5-fold
+        up to 10,000 rows and a 20% holdout above, so that large tables get
+        more trials within the budget.
     trial_time_limit : float, optional
         Seconds after which a trial starts no new fold; ``time_budget / 3``
         when None.
     n_jobs : int, default=1
-        Trials run at once; each trial gets ``cpu_count // n_jobs`` threads.
+        Trials run at once (-1: one per core); each trial gets
+        ``cpu_count // n_jobs`` threads. Above 1, trials run in worker processes
+        whose time limit is enforced by killing the worker.
+    backend : {"auto", "processes", "dask"}, default="auto"
+        ``"auto"`` runs in this process when ``n_jobs == 1`` and in loky worker
+        processes otherwise; ``"dask"`` submits trials to the current
+        ``dask.distributed`` client (create one first).
+    storage : str or path, optional
+        SQLite file that receives every finished trial; a temporary file when
+        None. Fitting again with the same file and ``study`` resumes.
+    study : str, default="default"
+        Name of the study inside ``storage``.
     random_state : int, optional
         Seed of the resampling, the strategy and the models.
     verbose : int, default=0
@@ -88,9 +104,12 @@ class AutoML(BaseEstimator):
         metric: str | None = None,
         models: Sequence[str] | None = None,
         strategy: Any = "random",
-        cv: int | float | str = 5,
+        cv: int | float | str = "auto",
         trial_time_limit: float | None = None,
         n_jobs: int = 1,
+        backend: str = "auto",
+        storage: Any = None,
+        study: str = "default",
         random_state: int | None = None,
         verbose: int = 0,
         device: str = "auto",
@@ -104,6 +123,9 @@ class AutoML(BaseEstimator):
         self.cv = cv
         self.trial_time_limit = trial_time_limit
         self.n_jobs = n_jobs
+        self.backend = backend
+        self.storage = storage
+        self.study = study
         self.random_state = random_state
         self.verbose = verbose
         self.device = device
@@ -138,19 +160,34 @@ class AutoML(BaseEstimator):
         strategy = self._make_strategy(registry, specs, seed)
         splits = make_splits(data.task, data.y, self.cv, seed)
 
-        remaining = float(self.time_budget) - (time.monotonic() - started)
         trial_limit = self.trial_time_limit
         if trial_limit is None:
             trial_limit = float(self.time_budget) / 3
         progress = ProgressPrinter(metric, self.time_budget, stream=sys.stderr) \
             if self.verbose else None
-        search = Search(
-            data.X, data.y, specs, strategy, metric, splits, ctx,
-            Budget(remaining, self.max_trials, trial_limit),
-            reserve=lambda records: self._refit_reserve(records, metric, len(splits)),
-            on_trial=progress,
-        )
-        records = search.run()
+        store = TrialStore(self.storage, self.study)
+        pool = None
+        try:
+            store.open_study({
+                "data": data_fingerprint(data), "task": data.task, "metric": metric.name,
+                "cv": str(self.cv), "seed": seed,
+            })
+            loaded = store.load()
+            pool = make_pool(TrialData(data.X, data.y, splits, metric, ctx, specs),
+                             self.n_jobs, self.backend)
+            remaining = float(self.time_budget) - (time.monotonic() - started)
+            search = Search(
+                specs, strategy, metric, pool,
+                Budget(remaining, self.max_trials, trial_limit), store=store,
+                loaded=loaded,
+                reserve=lambda records: self._refit_reserve(records, metric, len(splits)),
+                on_trial=progress,
+            )
+            records = search.run()
+        finally:
+            if pool is not None:
+                pool.close()
+            store.close()
         self._finish(data, ctx, specs, metric, records)
         if progress is not None:
             progress.close(self.best_trial_, time.monotonic() - started)
@@ -161,6 +198,14 @@ class AutoML(BaseEstimator):
         """Refit the best successful trial (the next best if refitting fails)."""
         ok = sorted((r for r in records if r.status == "ok"),
                     key=lambda r: (metric.to_loss(r.score), r.number))
+        if not ok:
+            ok = [r for r in records if r.status == "timeout"]
+            if ok:
+                warnings.warn(
+                    f"no trial finished within the budget; refitting trial {ok[0].number} "
+                    f"({ok[0].model}) without a score: raise time_budget for a real search",
+                    stacklevel=3,
+                )
         if not ok:
             errors = "; ".join(f"trial {r.number} ({r.model}): {r.error}" for r in records[:5])
             raise RuntimeError(
@@ -209,6 +254,9 @@ class AutoML(BaseEstimator):
         if isinstance(self.n_jobs, bool) or not isinstance(self.n_jobs, int) \
                 or self.n_jobs == 0 or self.n_jobs < -1:
             raise ValueError(f"n_jobs must be a positive integer or -1, got {self.n_jobs!r}")
+        if self.backend not in ("auto", "processes", "dask"):
+            raise ValueError(f"unknown backend {self.backend!r}; use 'auto', 'processes' or "
+                             "'dask'")
         if self.device not in ("auto", "cpu", "cuda") and not str(self.device).startswith(
                 "cuda:"):
             raise ValueError(f"device must be 'auto', 'cpu' or 'cuda', got {self.device!r}")

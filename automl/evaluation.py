@@ -22,6 +22,9 @@ logger = logging.getLogger(__name__)
 
 Splits = list[tuple[np.ndarray, np.ndarray]]
 HOLDOUT_FRACTION = 0.2
+AUTO_CV_FOLDS = 5
+AUTO_CV_MAX_ROWS = 10_000
+"""``cv="auto"``: k-fold up to this many rows, a holdout above (more trials per budget)."""
 
 
 class TrialTimeout(Exception):
@@ -60,9 +63,10 @@ def make_splits(task: str, y: np.ndarray, cv: int | float | str, seed: int) -> S
         Stratified splits are used for classification.
     y : numpy.ndarray
         Encoded target.
-    cv : int, float or "holdout"
-        Number of folds (>= 2), a holdout fraction in (0, 1), or ``"holdout"``
-        for a 20% holdout.
+    cv : int, float, "holdout" or "auto"
+        Number of folds (>= 2), a holdout fraction in (0, 1), ``"holdout"``
+        for a 20% holdout, or ``"auto"``: 5 folds up to 10,000 rows, a 20%
+        holdout above.
     seed : int
         Shuffling seed.
     """
@@ -70,6 +74,8 @@ def make_splits(task: str, y: np.ndarray, cv: int | float | str, seed: int) -> S
 
     classification = task != "regression"
     index = np.zeros(len(y))
+    if cv == "auto":
+        cv = AUTO_CV_FOLDS if len(y) <= AUTO_CV_MAX_ROWS else "holdout"
     if cv == "holdout" or (isinstance(cv, float) and 0 < cv < 1):
         fraction = HOLDOUT_FRACTION if cv == "holdout" else float(cv)
         splitter_cls = StratifiedShuffleSplit if classification else ShuffleSplit
@@ -77,7 +83,7 @@ def make_splits(task: str, y: np.ndarray, cv: int | float | str, seed: int) -> S
         return [(tr, va) for tr, va in splitter.split(index, y)]
     if isinstance(cv, bool) or not isinstance(cv, int | np.integer) or cv < 2:
         raise ValueError(
-            f"cv must be an integer >= 2, a fraction in (0, 1) or 'holdout', got {cv!r}"
+            f"cv must be an integer >= 2, a fraction in (0, 1), 'holdout' or 'auto', got {cv!r}"
         )
     n_splits = int(cv)
     if classification:
@@ -138,9 +144,12 @@ def cross_validate(
         oof = np.full((len(y), n_classes), np.nan)
     fold_scores: list[float] = []
     fit_time = 0.0
+    started = time.monotonic()
     for fold, (train, valid) in enumerate(splits):
-        if deadline is not None and fold > 0 and time.monotonic() > deadline:
-            raise TrialTimeout(f"time limit reached after {fold} of {len(splits)} folds")
+        if deadline is not None and fold > 0:
+            per_fold = (time.monotonic() - started) / fold
+            if time.monotonic() + per_fold > deadline:
+                raise TrialTimeout(f"time limit reached after {fold} of {len(splits)} folds")
         estimator = build()
         started = time.perf_counter()
         with warnings.catch_warnings():

@@ -44,5 +44,6 @@ class ProgressPrinter:
 
     def close(self, best: Any, elapsed: float) -> None:
         """Print the summary line after the refit."""
-        print(f"done in {elapsed:.1f}s: best trial {best.number} ({best.model}) "
-              f"{self.metric.name}={best.score:.4f}", file=self.stream, flush=True)
+        score = "unscored" if best.score is None else f"{self.metric.name}={best.score:.4f}"
+        print(f"done in {elapsed:.1f}s: best trial {best.number} ({best.model}) {score}",
+              file=self.stream, flush=True)

@@ -4,7 +4,7 @@ import time
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.base import clone
+from sklearn.base import clone, is_classifier
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_iris
 from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GridSearchCV, cross_val_score, train_test_split
@@ -14,6 +14,7 @@ from sklearn.preprocessing import FunctionTransformer
 from automl import AutoML
 
 FAST = ["logistic_regression", "ridge", "hist_gradient_boosting", "random_forest"]
+pytestmark = pytest.mark.filterwarnings("ignore:models .* do not support")
 
 
 def messy_table(n=300, seed=0):
@@ -146,9 +147,11 @@ def test_predict_before_fit_and_wrong_columns():
 
 def test_sklearn_meta_tools_work():
     X, y = load_iris(return_X_y=True)
+    # task="classification" declares a classifier, so scikit-learn stratifies its folds
     model = AutoML(time_budget=10, max_trials=2, random_state=0, cv=2,
-                   models=["logistic_regression"])
+                   task="classification", models=["logistic_regression"])
     assert clone(model).get_params() == model.get_params()
+    assert is_classifier(model) and not is_classifier(AutoML())
     scores = cross_val_score(model, X, y, cv=2)
     assert scores.mean() > 0.85
     pipe = make_pipeline(FunctionTransformer(), model).fit(X, y)

@@ -1,0 +1,109 @@
+"""Trials in worker processes and on Dask: faults are recorded, results reproducible."""
+
+import dataclasses
+import os
+import time
+
+import numpy as np
+import pytest
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.datasets import load_breast_cancer
+
+from automl import AutoML, ModelSpec
+from automl.registry import get_registry
+from search import Categorical, Space
+
+MODELS = ["logistic_regression", "random_forest", "hist_gradient_boosting"]
+
+
+class Faulty(ClassifierMixin, BaseEstimator):
+    """Fails in the way its ``mode`` says."""
+
+    def __init__(self, mode="ok"):
+        self.mode = mode
+
+    def fit(self, X, y):
+        if self.mode == "raise":
+            raise RuntimeError("fit exploded")
+        if self.mode == "hang":
+            time.sleep(3600)
+        if self.mode == "die":
+            os._exit(3)
+        self.classes_ = np.unique(y)
+        return self
+
+    def predict_proba(self, X):
+        if self.mode == "nan":
+            return np.full((len(X), 2), np.nan)
+        return np.full((len(X), 2), 0.5)
+
+
+@pytest.fixture()
+def faulty_model(monkeypatch):
+    spec = ModelSpec(
+        name="faulty", tasks={"classification"}, modalities={"tabular"},
+        space=Space([Categorical("mode", ["raise", "hang", "die", "nan"])]),
+        build=lambda config, ctx: Faulty(config["mode"]),
+        defaults=[{"mode": m} for m in ("raise", "hang", "die", "nan")],
+        description="fails on purpose",
+    )
+    monkeypatch.setitem(get_registry().models, "faulty", spec)
+
+
+def test_faults_are_recorded_and_search_finishes(faulty_model):
+    X, y = load_breast_cancer(return_X_y=True)
+    started = time.monotonic()
+    model = AutoML(time_budget=90, max_trials=8, trial_time_limit=4, n_jobs=2,
+                   random_state=0, models=["faulty", "logistic_regression"]).fit(X, y)
+    assert time.monotonic() - started < 60
+    board = model.leaderboard().set_index("trial")
+    faulty = {r.params["mode"]: r for r in model.trials_ if r.model == "faulty"
+              and r.number < 8 and r.params["mode"] in ("raise", "hang", "die", "nan")}
+    assert faulty["raise"].status == "failed" and "fit exploded" in faulty["raise"].error
+    assert faulty["hang"].status == "timeout" and "killed after" in faulty["hang"].error
+    assert faulty["die"].status == "failed" and "worker process died" in faulty["die"].error
+    assert faulty["nan"].status == "failed" and "NaN" in faulty["nan"].error
+    assert model.best_trial_.model == "logistic_regression"
+    assert model.score(X, y) > 0.9
+    assert len(board) == 8
+
+
+def test_same_leaderboard_whatever_n_jobs():
+    X, y = load_breast_cancer(return_X_y=True)
+    boards = []
+    for n_jobs in (1, 2):
+        model = AutoML(time_budget=300, max_trials=10, random_state=1, n_jobs=n_jobs,
+                       models=MODELS).fit(X, y)
+        boards.append(model.leaderboard()[["trial", "model", "roc_auc"]])
+    np.testing.assert_array_equal(boards[0]["trial"], boards[1]["trial"])
+    np.testing.assert_allclose(boards[0]["roc_auc"], boards[1]["roc_auc"])
+
+
+def test_dask_local_cluster_runs_a_search():
+    distributed = pytest.importorskip("distributed")
+    X, y = load_breast_cancer(return_X_y=True)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  host="127.0.0.1", dashboard_address=None) as cluster, \
+            distributed.Client(cluster):
+        started = time.monotonic()
+        model = AutoML(time_budget=30, backend="dask", random_state=0,
+                       models=MODELS).fit(X, y)
+        elapsed = time.monotonic() - started
+    assert elapsed <= 30 * 1.05 + 2
+    assert sum(r.status == "ok" for r in model.trials_) >= 3
+    assert model.score(X, y) > 0.9
+
+
+def test_dask_without_client_is_a_clear_error():
+    pytest.importorskip("distributed")
+    X, y = load_breast_cancer(return_X_y=True)
+    with pytest.raises(ValueError, match="found no Dask client"):
+        AutoML(backend="dask", time_budget=10).fit(X, y)
+
+
+def test_unknown_backend_is_refused():
+    with pytest.raises(ValueError, match="unknown backend 'spark'"):
+        AutoML(backend="spark").fit(*load_breast_cancer(return_X_y=True))
+
+
+_ = dataclasses

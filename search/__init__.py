@@ -13,8 +13,8 @@ parameters, then ``ask`` a :class:`Strategy` for :class:`Trial` objects and
 Strategy authors check their work with :mod:`search.testing`.
 """
 
-from search.genetic import GeneticSearch
 from search.bayesian import BayesianSearch
+from search.genetic import GeneticSearch
 from search.grid import GridSearch
 from search.random import RandomSearch
 from search.space import Categorical, Float, Int, Space

@@ -9,6 +9,7 @@ trial runs, with what to do about it.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -57,8 +58,8 @@ class Schema:
         if from_array or self.from_array:
             if frame.shape[1] != len(self.columns):
                 raise ValueError(
-                    f"{what} has {frame.shape[1]} columns but the model was fitted on "
-                    f"{len(self.columns)}; pass the same columns as in fit"
+                    f"{what} has {frame.shape[1]} features, but AutoML is expecting "
+                    f"{len(self.columns)} features as input; pass the same columns as in fit"
                 )
             if from_array:
                 frame.columns = list(self.columns)
@@ -133,9 +134,12 @@ def as_frame(X: Any, what: str = "X") -> tuple[pd.DataFrame, bool]:
     array = np.asarray(X)
     if array.ndim == 1:
         raise ValueError(
-            f"{what} is 1-D with shape {array.shape}; pass a 2-D table "
-            "(reshape(-1, 1) for a single feature)"
+            f"{what} is 1-D with shape {array.shape}; pass a 2-D table. Reshape your data "
+            "with reshape(-1, 1) for a single feature or reshape(1, -1) for a single row"
         )
+    if np.iscomplexobj(array):
+        raise ValueError(f"Complex data not supported: {what} holds complex numbers; "
+                         "split them into real and imaginary columns")
     if array.ndim != 2:
         raise ValueError(f"{what} must be 2-D for tabular data, got shape {array.shape}")
     frame = pd.DataFrame(array, columns=[f"x{i}" for i in range(array.shape[1])])
@@ -202,6 +206,10 @@ def _target_values(y: Any) -> np.ndarray:
         return y.to_numpy()
     values = np.asarray(y)
     if values.ndim == 2 and values.shape[1] == 1:
+        from sklearn.exceptions import DataConversionWarning
+
+        warnings.warn("A column-vector y was passed when a 1d array was expected; "
+                      "pass y.ravel()", DataConversionWarning, stacklevel=4)
         values = values.ravel()
     if values.ndim != 1:
         raise ValueError(f"y must be 1-D, got shape {values.shape}; pass one target column")
@@ -252,6 +260,9 @@ def resolve_task(task: str | None, y: np.ndarray) -> str:
                 f"such as {y[0]!r}; use task='classification' or convert y"
             )
         return "regression"
+    if y.dtype.kind == "f" and not np.all(np.mod(y, 1) == 0):
+        raise ValueError(f"task={task!r} but y holds continuous (non-integer) values; "
+                         "use task='regression' or pass class labels")
     n_unique = len(pd.unique(pd.Series(y, dtype=object)))
     detected = "binary" if n_unique <= 2 else "multiclass"
     if task in ("binary", "multiclass") and task != detected:
@@ -271,12 +282,15 @@ def validate_training_data(X: Any, y: Any, task: str | None = None) -> Dataset:
     if X is None:
         raise ValueError("X is None; pass a table of features")
     frame, from_array = as_frame(X)
-    if frame.shape[0] == 0 or frame.shape[1] == 0:
-        raise ValueError(
-            f"X is empty (shape {frame.shape}); pass at least one row and one column"
-        )
+    if frame.shape[1] == 0:
+        raise ValueError(f"X is empty: 0 feature(s) (shape={frame.shape}) while a minimum "
+                         "of 1 is required; pass at least one column")
+    if frame.shape[0] == 0:
+        raise ValueError(f"X is empty: 0 sample(s) (shape={frame.shape}) while a minimum "
+                         "of 2 is required; pass rows to learn from")
     if y is None:
-        raise ValueError("y is None; pass the target values")
+        raise ValueError("AutoML requires y to be passed, but the target y is None; "
+                         "pass the target values")
     target = _target_values(y)
     if len(target) != len(frame):
         raise ValueError(
@@ -284,6 +298,9 @@ def validate_training_data(X: Any, y: Any, task: str | None = None) -> Dataset:
             "pass one target per row"
         )
     _check_target_missing(target)
+    if len(frame) < 2:
+        raise ValueError(f"X has {len(frame)} sample(s) (n_samples={len(frame)}); "
+                         "at least 2 are needed to train and validate")
     resolved = resolve_task(task, target)
     schema = Schema.infer(frame, from_array)
     features = schema.transform(frame)
@@ -330,13 +347,14 @@ def class_counts(y: np.ndarray, n_classes: int) -> np.ndarray:
 
 
 def check_rare_classes(y: np.ndarray, classes: Sequence[Any]) -> None:
-    """Refuse classes with a single row: no resampling can both train and score them."""
+    """Warn about classes with a single row: they are never validated, only learned."""
     counts = class_counts(y, len(classes))
     singles = [_plain(classes[i]) for i in np.flatnonzero(counts < 2)]
     if singles:
-        raise ValueError(
-            f"classes {singles} have a single row each; every class needs at least 2 rows "
-            "for cross-validation: drop those rows or merge the classes"
+        warnings.warn(
+            f"classes {singles} have a single row each: cross-validation cannot score them "
+            "and some models may fail on them; add rows or merge the classes",
+            stacklevel=3,
         )
 
 

@@ -54,8 +54,10 @@ def joint_config(model: str, params: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def portfolio(specs: Mapping[str, ModelSpec]) -> list[dict[str, Any]]:
-    """Known-good configurations in the joined space: the first default of every model,
-    then the second ones, and so on."""
+    """Known-good configurations in the joined space, round-robin over models.
+
+    The first default of every model comes first, then the second ones, and so on.
+    """
     configs = []
     depth = max((len(spec.defaults) for spec in specs.values()), default=0)
     for level in range(depth):
@@ -284,3 +286,23 @@ def leaderboard(records: Sequence[TrialRecord], metric: Metric) -> pd.DataFrame:
     table = table.sort_values(["_key", "trial"], kind="stable").drop(columns="_key")
     table.insert(0, "rank", range(1, len(table) + 1))
     return table.reset_index(drop=True)
+
+
+def add_ensemble_row(board: pd.DataFrame, final: Any, metric: Metric) -> pd.DataFrame:
+    """Put the final ensemble on the leaderboard, ranked among the trials.
+
+    Its ``params`` hold the member trial numbers and their weights.
+    """
+    if not final.is_ensemble:
+        return board
+    row = {"trial": -1, "model": "ensemble", metric.name: final.score, "status": "ok",
+           "duration_s": None, "fold_std": None,
+           "params": {int(n): round(w, 4) for n, w in final.weights.items()}, "error": None}
+    table = pd.concat([board.drop(columns="rank"), pd.DataFrame([row])], ignore_index=True)
+    scores = board[metric.name].astype(float)
+    better = (scores > final.score) if metric.greater_is_better else (scores < final.score)
+    rank = int(better.sum())
+    order = list(range(rank)) + [len(table) - 1] + list(range(rank, len(table) - 1))
+    table = table.iloc[order].reset_index(drop=True)
+    table.insert(0, "rank", range(1, len(table) + 1))
+    return table

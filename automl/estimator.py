@@ -17,8 +17,9 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
 from automl.data import Dataset, check_rare_classes, data_fingerprint, validate_training_data
-from automl.engine import Budget, Search, join_spaces, leaderboard
-from automl.evaluation import make_splits, predict_matrix
+from automl.engine import Budget, Search, add_ensemble_row, join_spaces, leaderboard
+from automl.evaluation import make_splits
+from automl.final import build_final, ranked, refit_seconds
 from automl.metrics import DEFAULT_METRICS, Metric
 from automl.progress import ProgressPrinter
 from automl.records import TrialRecord
@@ -28,10 +29,6 @@ from automl.storage import TrialStore
 from automl.workers import TrialData, make_pool
 
 logger = logging.getLogger(__name__)
-
-REFIT_MARGIN = 1.5
-"""Refitting on all rows is budgeted at this multiple of one fold's fit time."""
-
 
 class AutoML(BaseEstimator):
     """Search models and hyperparameters for a table, then refit the best.
@@ -51,8 +48,9 @@ class AutoML(BaseEstimator):
         ``roc_auc`` (binary), ``log_loss`` (multiclass) and ``rmse`` (regression).
     models : list of str, optional
         Names of the model specs to search; all eligible ones when None.
-    strategy : str or callable, default="random"
-        A registered strategy name, or ``factory(space, seed=...)``.
+    strategy : str, Strategy class or callable, default="random"
+        A registered strategy name (``random``, ``grid``, ``bayesian``,
+        ``genetic`` or a plugin's), or ``factory(space, seed=...)``.
     cv : int, float, "holdout" or "auto", default="auto"
         Folds of (stratified) k-fold, a holdout fraction, or ``"auto"``: 5-fold
         up to 10,000 rows and a 20% holdout above, so that large tables get
@@ -77,8 +75,11 @@ class AutoML(BaseEstimator):
         Seed of the resampling, the strategy and the models.
     verbose : int, default=0
         1 prints a line per trial to stderr.
+    ensemble_size : int, default=50
+        Steps of greedy ensemble selection (Caruana et al. 2004) over the best
+        trials' out-of-fold predictions; 0 keeps the best single trial.
     device : {"auto", "cpu", "cuda"}, default="auto"
-        Device for torch models.
+        Device for torch models and the ensemble arithmetic.
 
     Attributes
     ----------
@@ -89,9 +90,12 @@ class AutoML(BaseEstimator):
     metric_ : str
         Name of the metric searched.
     best_trial_ : TrialRecord
-        The trial refitted as ``model_``.
-    model_ : estimator
-        The best configuration refitted on all rows.
+        The best single trial.
+    final_ : automl.final.FinalModel
+        The refitted estimators behind ``predict``: the ensemble's members with
+        their weights, or the best trial alone.
+    ensemble_ : automl.ensemble.Ensemble or None
+        The greedy ensemble selected over out-of-fold predictions, when used.
     trials_ : list of TrialRecord
         Every trial of the search.
     """
@@ -112,6 +116,7 @@ class AutoML(BaseEstimator):
         study: str = "default",
         random_state: int | None = None,
         verbose: int = 0,
+        ensemble_size: int = 50,
         device: str = "auto",
     ) -> None:
         self.time_budget = time_budget
@@ -128,6 +133,7 @@ class AutoML(BaseEstimator):
         self.study = study
         self.random_state = random_state
         self.verbose = verbose
+        self.ensemble_size = ensemble_size
         self.device = device
 
     # -- fit -----------------------------------------------------------------------------
@@ -180,7 +186,7 @@ class AutoML(BaseEstimator):
                 specs, strategy, metric, pool,
                 Budget(remaining, self.max_trials, trial_limit), store=store,
                 loaded=loaded,
-                reserve=lambda records: self._refit_reserve(records, metric, len(splits)),
+                reserve=lambda records: self._refit_reserve(records, metric),
                 on_trial=progress,
             )
             records = search.run()
@@ -188,43 +194,22 @@ class AutoML(BaseEstimator):
             if pool is not None:
                 pool.close()
             store.close()
-        self._finish(data, ctx, specs, metric, records)
+        self._finish(data, ctx, specs, metric, records,
+                     deadline=started + float(self.time_budget))
         if progress is not None:
             progress.close(self.best_trial_, time.monotonic() - started)
         return self
 
     def _finish(self, data: Dataset, ctx: Context, specs: dict[str, ModelSpec],
-                metric: Metric, records: list[TrialRecord]) -> None:
-        """Refit the best successful trial (the next best if refitting fails)."""
-        ok = sorted((r for r in records if r.status == "ok"),
-                    key=lambda r: (metric.to_loss(r.score), r.number))
-        if not ok:
-            ok = [r for r in records if r.status == "timeout"]
-            if ok:
-                warnings.warn(
-                    f"no trial finished within the budget; refitting trial {ok[0].number} "
-                    f"({ok[0].model}) without a score: raise time_budget for a real search",
-                    stacklevel=3,
-                )
-        if not ok:
-            errors = "; ".join(f"trial {r.number} ({r.model}): {r.error}" for r in records[:5])
-            raise RuntimeError(
-                f"all {len(records)} trials failed; first errors: {errors or 'none ran'}. "
-                "Raise time_budget or check the data"
-            )
-        failures = []
-        for record in ok:
-            try:
-                model = specs[record.model].build(dict(record.params), ctx)
-                model.fit(data.X, data.y)
-            except Exception as exc:
-                failures.append(f"{record.model}: {type(exc).__name__}: {exc}")
-                logger.warning("refit of trial %d failed: %s", record.number, exc)
-                continue
-            self.model_, self.best_trial_ = model, record
-            break
-        else:
-            raise RuntimeError(f"refitting every successful trial failed: {failures}")
+                metric: Metric, records: list[TrialRecord], deadline: float) -> None:
+        """Build the final model (ensemble or best trial) and set the fitted attributes."""
+        self.final_, self.ensemble_ = build_final(
+            records, data.X, data.y, ctx, specs, metric, deadline,
+            ensemble_size=self.ensemble_size,
+        )
+        ok = ranked(records, metric)
+        by_number = {r.number: r for r in records}
+        self.best_trial_ = ok[0] if ok else by_number[next(iter(self.final_.estimators))]
         self.task_ = data.task
         self.metric_ = metric.name
         self.trials_ = records
@@ -254,6 +239,9 @@ class AutoML(BaseEstimator):
         if isinstance(self.n_jobs, bool) or not isinstance(self.n_jobs, int) \
                 or self.n_jobs == 0 or self.n_jobs < -1:
             raise ValueError(f"n_jobs must be a positive integer or -1, got {self.n_jobs!r}")
+        if isinstance(self.ensemble_size, bool) or not isinstance(self.ensemble_size, int) \
+                or self.ensemble_size < 0:
+            raise ValueError(f"ensemble_size must be an integer >= 0, got {self.ensemble_size!r}")
         if self.backend not in ("auto", "processes", "dask"):
             raise ValueError(f"unknown backend {self.backend!r}; use 'auto', 'processes' or "
                              "'dask'")
@@ -303,34 +291,41 @@ class AutoML(BaseEstimator):
         return {n: s for n, s in specs.items() if n not in unfit}
 
     def _make_strategy(self, registry: Registry, specs: dict[str, ModelSpec], seed: int) -> Any:
+        from search import Strategy
+
+        space = join_spaces(specs)
+        if isinstance(self.strategy, Strategy):
+            if self.strategy.space != space or self.strategy.n_asked:
+                raise ValueError(
+                    "a Strategy instance must be new and built on this search's space; pass "
+                    "its class or a factory(space, seed=...) instead"
+                )
+            return self.strategy
         factory = registry.strategy(self.strategy) if isinstance(self.strategy, str) \
             else self.strategy
         if not callable(factory):
-            raise ValueError(f"strategy must be a registered name or a factory, got "
-                             f"{self.strategy!r}; known: {sorted(registry.strategies)}")
-        return factory(join_spaces(specs), seed=seed)
+            raise ValueError(f"strategy must be a registered name, a Strategy or a factory, "
+                             f"got {self.strategy!r}; known: {sorted(registry.strategies)}")
+        return factory(space, seed=seed)
 
     @staticmethod
-    def _refit_reserve(records: Sequence[TrialRecord], metric: Metric, n_folds: int) -> float:
-        ok = [r for r in records if r.status == "ok"]
-        if not ok:
-            return 0.0
-        best = min(ok, key=lambda r: (metric.to_loss(r.score), r.number))
-        return REFIT_MARGIN * best.duration / max(1, n_folds)
+    def _refit_reserve(records: Sequence[TrialRecord], metric: Metric) -> float:
+        """Seconds kept for refitting: the expected refits of the three best trials."""
+        return sum(refit_seconds(r) for r in ranked(records, metric)[:3])
 
     # -- predict -------------------------------------------------------------------------
 
     def _transform(self, X: Any) -> pd.DataFrame:
-        check_is_fitted(self, "model_")
+        check_is_fitted(self, "final_")
         return self.schema_.transform(X)
 
     def predict(self, X: Any) -> np.ndarray:
         """Predict labels (in the user's own type) or values."""
         Xt = self._transform(X)
+        prediction = self.final_.predict_matrix(Xt)
         if self.task_ == "regression":
-            return np.asarray(self.model_.predict(Xt), dtype=float).ravel()
-        proba = predict_matrix(self.model_, Xt, len(self.classes_))
-        return self.classes_[np.argmax(proba, axis=1)]
+            return prediction
+        return self.classes_[np.argmax(prediction, axis=1)]
 
     def _is_classifier(self) -> bool:
         task = getattr(self, "task_", self.task)
@@ -342,7 +337,7 @@ class AutoML(BaseEstimator):
         Xt = self._transform(X)
         if self.task_ == "regression":
             raise AttributeError("predict_proba is only available for classification")
-        return predict_matrix(self.model_, Xt, len(self.classes_))
+        return self.final_.predict_matrix(Xt)
 
     def score(self, X: Any, y: Any) -> float:
         """Accuracy for classification, R^2 for regression (as scikit-learn does)."""
@@ -356,8 +351,9 @@ class AutoML(BaseEstimator):
 
     def leaderboard(self) -> pd.DataFrame:
         """One row per trial, best first, with score, status, timing, params and errors."""
-        check_is_fitted(self, "model_")
-        return leaderboard(self.trials_, get_registry().metric(self.metric_))
+        check_is_fitted(self, "final_")
+        metric = get_registry().metric(self.metric_)
+        return add_ensemble_row(leaderboard(self.trials_, metric), self.final_, metric)
 
     def save(self, path: Any) -> Any:
         """Save the fitted model to the directory ``path`` (see ``automl.persistence``)."""

@@ -43,7 +43,7 @@ def save(model: Any, path: str | Path) -> Path:
     import joblib
     from sklearn.utils.validation import check_is_fitted
 
-    check_is_fitted(model, "model_")
+    check_is_fitted(model, "final_")
     directory = Path(path)
     directory.mkdir(parents=True, exist_ok=True)
     model_path = directory / MODEL_FILE

@@ -10,8 +10,10 @@ from automl import hookimpl
 
 @hookimpl
 def automl_register_strategies(register: Callable[[str, Any], None]) -> None:
-    """Register the built-in strategies: ``random`` and ``grid``."""
-    from search import GridSearch, RandomSearch
+    """Register the built-in strategies: random, grid, bayesian and genetic."""
+    from search import BayesianSearch, GeneticSearch, GridSearch, RandomSearch
 
     register("random", RandomSearch)
     register("grid", GridSearch)
+    register("bayesian", BayesianSearch)
+    register("genetic", GeneticSearch)

@@ -30,9 +30,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from automl.records import TrialRecord
 from automl.evaluation import Splits, TrialTimeout, cross_validate
 from automl.metrics import Metric
+from automl.records import TrialRecord
 from automl.specs import Context, ModelSpec
 
 logger = logging.getLogger(__name__)

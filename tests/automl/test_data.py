@@ -56,8 +56,8 @@ def test_labels_come_back_in_user_type_and_order():
     ("X", "y", "message"),
     [
         (np.zeros((5, 2)), np.zeros(4), "X has 5 rows but y has 4 values"),
-        (np.zeros((0, 2)), np.zeros(0), "X is empty"),
-        (pd.DataFrame(index=range(3)), np.zeros(3), "X is empty"),
+        (np.zeros((0, 2)), np.zeros(0), "X is empty: 0 sample"),
+        (pd.DataFrame(index=range(3)), np.zeros(3), "X is empty: 0 feature"),
         (np.zeros((4, 2)), np.array([1.0, np.nan, 2.0, np.nan]), "y has 2 NaN values"),
         (np.zeros((3, 2)), np.array([1.0, np.inf, 2.0]), "y has 1 infinite values"),
         (np.zeros((3, 2)), np.array(["a", None, "b"], dtype=object), "y has 1 NaN values"),
@@ -80,9 +80,9 @@ def test_regression_on_strings_is_refused():
         validate_training_data(np.zeros((4, 1)), ["a", "b", "a", "b"], task="regression")
 
 
-def test_single_row_class_is_refused():
+def test_single_row_class_is_warned_about():
     data = validate_training_data(np.zeros((5, 1)), ["a", "a", "b", "b", "c"])
-    with pytest.raises(ValueError, match=r"classes \['c'\] have a single row"):
+    with pytest.warns(UserWarning, match=r"classes \['c'\] have a single row"):
         check_rare_classes(data.y, data.classes)
 
 
@@ -99,7 +99,7 @@ def test_predict_columns_checked_by_name():
 
 def test_predict_array_column_count_checked():
     schema = Schema.infer(pd.DataFrame(np.zeros((3, 2)), columns=["x0", "x1"]), True)
-    with pytest.raises(ValueError, match="has 3 columns but the model was fitted on 2"):
+    with pytest.raises(ValueError, match="has 3 features, but AutoML is expecting 2 features"):
         schema.transform(np.zeros((2, 3)))
 
 

@@ -45,10 +45,16 @@ def test_fit_predict_on_messy_table_returns_user_labels():
     assert proba.shape == (20, 2) and np.allclose(proba.sum(axis=1), 1)
     assert model.score(X, y) > 0.7
     board = model.leaderboard()
-    assert len(board) == 6 and board["rank"].tolist() == list(range(1, 7))
+    assert board["rank"].tolist() == list(range(1, len(board) + 1))
+    trials = board[board["model"] != "ensemble"]
+    assert len(trials) == 6
     scores = board["roc_auc"].dropna().to_numpy()
-    assert np.all(np.diff(scores) <= 0)  # best first
-    assert board.iloc[0]["trial"] == model.best_trial_.number
+    assert np.all(np.diff(scores) <= 0)  # best first, the ensemble ranked among trials
+    assert trials.iloc[0]["trial"] == model.best_trial_.number
+    if model.final_.is_ensemble:
+        row = board[board["model"] == "ensemble"].iloc[0]
+        assert abs(sum(row["params"].values()) - 1) < 1e-3
+        assert row["roc_auc"] >= model.best_trial_.score
 
 
 def test_unseen_category_at_predict_is_handled():

@@ -1,0 +1,180 @@
+"""The final model: the greedy ensemble of refitted trials, or the best single trial.
+
+After the search, an ensemble is selected over the out-of-fold predictions of
+the best full-fidelity trials (``automl.ensemble``). Its members are refitted on
+all rows, heaviest first, while the time budget allows; a member that cannot be
+refitted in time (or fails) is dropped and the weights renormalised. The
+ensemble is kept unless its out-of-fold score is worse than the best single
+trial's.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from automl.ensemble import Ensemble, select_ensemble
+from automl.evaluation import predict_matrix
+from automl.metrics import Metric
+from automl.records import TrialRecord
+from automl.specs import Context, ModelSpec
+
+logger = logging.getLogger(__name__)
+
+REFIT_MARGIN = 1.5
+"""Refitting on all rows is budgeted at this multiple of one fold's fit time."""
+
+
+@dataclass
+class FinalModel:
+    """Fitted estimators of the chosen trials and their weights.
+
+    Attributes
+    ----------
+    estimators : dict of int to estimator
+        Trial number -> estimator refitted on all rows.
+    weights : dict of int to float
+        Trial number -> weight (sums to 1).
+    n_classes : int or None
+        Classes of a classification task.
+    score : float
+        Out-of-fold score of this combination.
+    """
+
+    estimators: dict[int, Any]
+    weights: dict[int, float]
+    n_classes: int | None
+    score: float
+
+    @property
+    def is_ensemble(self) -> bool:
+        """Whether more than one trial contributes."""
+        return len(self.estimators) > 1
+
+    def predict_matrix(self, X: pd.DataFrame) -> np.ndarray:
+        """Weighted probabilities (classification) or values (regression)."""
+        total = None
+        for number, estimator in self.estimators.items():
+            part = self.weights[number] * predict_matrix(estimator, X, self.n_classes)
+            total = part if total is None else total + part
+        return total
+
+
+def refit_seconds(record: TrialRecord) -> float:
+    """Expected seconds to refit a trial on all rows."""
+    return REFIT_MARGIN * record.duration / max(1, len(record.fold_scores))
+
+
+def ranked(records: Sequence[TrialRecord], metric: Metric) -> list[TrialRecord]:
+    """Successful full-fidelity trials, best first (ties to the earlier trial)."""
+    ok = [r for r in records if r.status == "ok" and r.fidelity in (None, 1.0)]
+    return sorted(ok, key=lambda r: (metric.to_loss(r.score), r.number))
+
+
+def build_final(
+    records: Sequence[TrialRecord],
+    X: pd.DataFrame,
+    y: np.ndarray,
+    ctx: Context,
+    specs: Mapping[str, ModelSpec],
+    metric: Metric,
+    deadline: float,
+    ensemble_size: int,
+) -> tuple[FinalModel, Ensemble | None]:
+    """Refit the ensemble's members (or the best trials, one after another).
+
+    Returns the final model and the selected ensemble (None when the
+    ensemble was not used).
+
+    Raises
+    ------
+    RuntimeError
+        When no trial could be refitted.
+    """
+    candidates = ranked(records, metric)
+    if not candidates:
+        unscored = [r for r in records if r.status == "timeout"]
+        if unscored:
+            warnings.warn(
+                f"no trial finished within the budget; refitting trial {unscored[0].number} "
+                f"({unscored[0].model}) without a score: raise time_budget for a real search",
+                stacklevel=3,
+            )
+        by_number = {r.number: r for r in unscored}
+        fitted = _refit(list(by_number), by_number, X, y, ctx, specs, None, 1, stop_after=1)
+        if not fitted:
+            errors = "; ".join(f"trial {r.number} ({r.model}): {r.error}" for r in records[:5])
+            raise RuntimeError(
+                f"all {len(records)} trials failed; first errors: {errors or 'none ran'}. "
+                "Raise time_budget or check the data"
+            )
+        number = next(iter(fitted))
+        return FinalModel(fitted, {number: 1.0}, ctx.n_classes, float("nan")), None
+    ensemble = None
+    if ensemble_size > 0 and len(candidates) > 1:
+        try:
+            ensemble = select_ensemble(candidates, y, metric, size=ensemble_size,
+                                       device=ctx.device)
+        except ValueError as exc:
+            logger.warning("no ensemble: %s", exc)
+    by_number = {r.number: r for r in candidates}
+    if ensemble is not None and len(ensemble.members) > 1 and \
+            metric.to_loss(ensemble.score) <= metric.to_loss(candidates[0].score):
+        weights = dict(zip(ensemble.members, ensemble.weights, strict=True))
+        order = sorted(weights, key=lambda n: (-weights[n], n))
+        fitted = _refit(order, by_number, X, y, ctx, specs, deadline, required=1)
+        if len(fitted) > 1:
+            kept = {n: weights[n] for n in fitted}
+            total = sum(kept.values())
+            kept = {n: w / total for n, w in kept.items()}
+            score = ensemble.score
+            if len(kept) < len(weights):
+                warnings.warn(f"{len(weights) - len(kept)} ensemble members could not be "
+                              "refitted within the budget and were dropped", stacklevel=3)
+                score = _weighted_score(kept, by_number, y, metric)
+            return FinalModel(fitted, kept, ctx.n_classes, score), ensemble
+    fitted = _refit([r.number for r in candidates], by_number, X, y, ctx, specs,
+                    deadline=None, required=1, stop_after=1)
+    if not fitted:
+        raise RuntimeError("refitting every successful trial failed; see the log")
+    number = next(iter(fitted))
+    return FinalModel(fitted, {number: 1.0}, ctx.n_classes, by_number[number].score), None
+
+
+def _refit(order: Sequence[int], by_number: Mapping[int, TrialRecord], X: pd.DataFrame,
+           y: np.ndarray, ctx: Context, specs: Mapping[str, ModelSpec],
+           deadline: float | None, required: int, stop_after: int | None = None,
+           ) -> dict[int, Any]:
+    fitted: dict[int, Any] = {}
+    for number in order:
+        record = by_number[number]
+        late = deadline is not None and time.monotonic() + refit_seconds(record) > deadline
+        if late and len(fitted) >= required:
+            continue
+        try:
+            estimator = specs[record.model].build(dict(record.params), ctx)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)
+                estimator.fit(X, y)
+        except Exception as exc:
+            logger.warning("refit of trial %d (%s) failed: %s", number, record.model, exc)
+            continue
+        fitted[number] = estimator
+        if stop_after is not None and len(fitted) >= stop_after:
+            break
+    return fitted
+
+
+def _weighted_score(weights: Mapping[int, float], by_number: Mapping[int, TrialRecord],
+                    y: np.ndarray, metric: Metric) -> float:
+    oofs = [weights[n] * by_number[n].oof.astype(float) for n in weights]
+    combined = np.sum(oofs, axis=0)
+    rows = np.all(np.isfinite(combined.reshape(len(y), -1)), axis=1)
+    return metric(y[rows], combined[rows])

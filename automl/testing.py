@@ -1,0 +1,502 @@
+"""Conformance kit for model specs: what every tabular ``ModelSpec`` must pass.
+
+Plugin authors run it in their own test suite, as our built-in plugins do::
+
+    from automl.testing import check_model_spec
+
+    def test_my_spec():
+        check_model_spec(my_plugin.MY_SPEC)
+
+:func:`check_model_spec` fits the spec's estimators on small generated tables
+(numeric columns with NaN, an all-NaN and a constant column, string
+categorical columns with NaN, an all-missing one and an ID-like one) and
+predicts on a copy holding categories unseen at fit time, for every task the
+spec declares. :func:`make_tabular_data` builds such a table with its matching
+:class:`~automl.specs.Context` for authors' own tests, and
+:func:`with_unseen_categories` adds the unseen categories.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from automl.specs import Context, ModelSpec
+
+__all__ = [
+    "TASKS",
+    "UNSEEN_CATEGORY",
+    "check_model_spec",
+    "make_tabular_data",
+    "with_unseen_categories",
+]
+
+TASKS = ("binary", "multiclass", "regression")
+"""The concrete tasks :func:`make_tabular_data` can generate."""
+
+UNSEEN_CATEGORY = "never seen in fit"
+"""Category that :func:`with_unseen_categories` writes into categorical columns."""
+
+_FAMILY_TASKS = {"classification": ("binary", "multiclass"), "regression": ("regression",)}
+_THREAD_PARAMS = ("n_jobs", "nthread", "n_threads", "num_threads", "thread_count")
+_N_CLASSES = {"binary": 2, "multiclass": 3}
+
+
+def make_tabular_data(
+    task: str, n_rows: int = 150, seed: int = 0, *, n_threads: int = 1
+) -> tuple[pd.DataFrame, np.ndarray, Context]:
+    """Generate a small awkward table, its target and the matching ``Context``.
+
+    The table is what the engine hands an estimator: numeric columns are
+    float64 with NaN for missing, categorical columns are object dtype
+    holding Python strings with ``np.nan`` for missing.
+
+    ========== ============================================================
+    column     content
+    ========== ============================================================
+    x_normal   standard normal, ~10% NaN
+    x_skewed   log-normal, ~10% NaN
+    x_count    small integer counts, as float
+    all_nan    numeric, every value NaN
+    constant   numeric, every value 3.0
+    color      4 strings of unequal frequency, ~10% NaN
+    flag       ``"True"``/``"False"`` (a boolean turned into strings)
+    row_id     a different string in every row (an ID column)
+    empty_cat  categorical, every value missing
+    ========== ============================================================
+
+    Parameters
+    ----------
+    task : {"binary", "multiclass", "regression"}
+        Target to generate. Multiclass has 3 balanced classes.
+    n_rows : int, default=150
+        Rows (at least 30).
+    seed : int, default=0
+        Seed of the data and of ``ctx.seed``.
+    n_threads : int, default=1
+        ``ctx.n_threads``.
+
+    Returns
+    -------
+    X : pandas.DataFrame
+        The table.
+    y : ndarray
+        Encoded labels ``0 .. n_classes-1`` (int64) or float64 targets; every
+        class occurs.
+    ctx : automl.specs.Context
+        Context describing ``X`` and ``y``.
+
+    Raises
+    ------
+    ValueError
+        On an unknown task or fewer than 30 rows.
+
+    """
+    if task not in TASKS:
+        raise ValueError(f"task must be one of {TASKS}, got {task!r}")
+    if n_rows < 30:
+        raise ValueError(f"n_rows must be at least 30, got {n_rows}")
+    rng = np.random.default_rng(seed)
+
+    x_normal = rng.normal(size=n_rows)
+    x_skewed = rng.lognormal(size=n_rows)
+    x_count = rng.poisson(3.0, size=n_rows).astype(np.float64)
+    colors = np.array(["red", "green", "blue", "violet"], dtype=object)
+    color = colors[rng.choice(4, size=n_rows, p=[0.4, 0.3, 0.2, 0.1])]
+    flag = np.where(rng.random(n_rows) < 0.5, "True", "False").astype(object)
+
+    effect = {"red": 1.0, "green": -0.5, "blue": 0.0, "violet": -1.0}
+    score = (
+        1.5 * x_normal
+        + 0.5 * np.log(x_skewed)
+        + np.array([effect[c] for c in color])
+        + 0.5 * (flag == "True")
+        + 0.5 * rng.normal(size=n_rows)
+    )
+    if task == "regression":
+        y = score.astype(np.float64)
+    elif task == "binary":
+        y = (score > np.median(score)).astype(np.int64)
+    else:
+        y = np.searchsorted(np.quantile(score, [1 / 3, 2 / 3]), score).astype(np.int64)
+
+    x_normal[rng.random(n_rows) < 0.1] = np.nan
+    x_skewed[rng.random(n_rows) < 0.1] = np.nan
+    color = color.copy()
+    color[rng.random(n_rows) < 0.1] = np.nan
+
+    X = pd.DataFrame({
+        "x_normal": pd.Series(x_normal, dtype=np.float64),
+        "x_skewed": pd.Series(x_skewed, dtype=np.float64),
+        "x_count": pd.Series(x_count, dtype=np.float64),
+        "all_nan": pd.Series(np.full(n_rows, np.nan), dtype=np.float64),
+        "constant": pd.Series(np.full(n_rows, 3.0), dtype=np.float64),
+        "color": pd.Series(color, dtype=object),
+        "flag": pd.Series(flag, dtype=object),
+        "row_id": pd.Series([f"id-{seed}-{i}" for i in range(n_rows)], dtype=object),
+        "empty_cat": pd.Series(np.full(n_rows, np.nan, dtype=object), dtype=object),
+    })
+    numeric = ("x_normal", "x_skewed", "x_count", "all_nan", "constant")
+    categorical = ("color", "flag", "row_id", "empty_cat")
+    ctx = Context(
+        task=task,
+        n_rows=n_rows,
+        n_features=X.shape[1],
+        n_classes=_N_CLASSES.get(task),
+        numeric_columns=numeric,
+        categorical_columns=categorical,
+        seed=seed,
+        n_threads=n_threads,
+    )
+    return X, y, ctx
+
+
+def with_unseen_categories(
+    X: pd.DataFrame, ctx: Context, *, fraction: float = 0.2, seed: int = 0
+) -> pd.DataFrame:
+    """Return a copy of ``X`` where some categorical values were never seen in fit.
+
+    Parameters
+    ----------
+    X : pandas.DataFrame
+        A table described by ``ctx``.
+    ctx : automl.specs.Context
+        Gives the categorical columns.
+    fraction : float, default=0.2
+        Share of the rows of each categorical column set to
+        :data:`UNSEEN_CATEGORY` (at least one row).
+    seed : int, default=0
+        Seed of the rows chosen.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The modified copy; dtypes are unchanged.
+
+    """
+    rng = np.random.default_rng(seed)
+    out = X.copy()
+    for name in ctx.categorical_columns:
+        rows = rng.random(len(out)) < fraction
+        rows[rng.integers(len(out))] = True
+        values = out[name].to_numpy(dtype=object, copy=True)
+        values[rows] = UNSEEN_CATEGORY
+        out[name] = pd.Series(values, index=out.index, dtype=object)
+    return out
+
+
+def _fail(spec_name: str, where: str, message: str) -> AssertionError:
+    return AssertionError(f"model spec {spec_name!r} [{where}]: {message}")
+
+
+def _params(estimator: Any) -> dict[str, Any]:
+    try:
+        return dict(estimator.get_params(deep=True))
+    except Exception:  # noqa: BLE001 - reported by the clone check
+        return {}
+
+
+def _fidelity_value(low: float, high: float) -> float | int:
+    if float(low).is_integer() and float(high).is_integer():
+        return int(low)
+    return float(low)
+
+
+def _param_values(params: Mapping[str, Any], name: str) -> list[Any]:
+    return [v for k, v in params.items() if k == name or k.endswith("__" + name)]
+
+
+def _check_threads(spec_name: str, where: str, estimator: Any, ctx: Context) -> None:
+    params = _params(estimator)
+    for key, value in params.items():
+        short = key.rsplit("__", 1)[-1]
+        if short not in _THREAD_PARAMS or value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int | np.integer) \
+                or not 1 <= value <= ctx.n_threads:
+            raise _fail(
+                spec_name, where,
+                f"estimator parameter {key}={value!r} may start more threads than "
+                f"ctx.n_threads={ctx.n_threads}; set it from ctx.n_threads",
+            )
+
+
+def _build(spec: Any, config: Mapping[str, Any], ctx: Context, where: str) -> Any:
+    given = dict(config)
+    try:
+        estimator = spec.build(given, ctx)
+    except Exception as exc:
+        raise _fail(spec.name, where, f"build raised {type(exc).__name__}: {exc}") from exc
+    if given != dict(config):
+        raise _fail(spec.name, where, f"build modified the config it was given: {given!r}")
+    for method in ("fit", "predict", "get_params"):
+        if not callable(getattr(estimator, method, None)):
+            raise _fail(
+                spec.name, where,
+                f"build returned {type(estimator).__name__}, which has no {method}(); "
+                "return a scikit-learn compatible estimator",
+            )
+    return estimator
+
+
+def _check_clone(spec_name: str, where: str, estimator: Any) -> Any:
+    from sklearn.base import clone
+
+    try:
+        return clone(estimator)
+    except Exception as exc:
+        raise _fail(
+            spec_name, where,
+            f"sklearn.base.clone failed ({type(exc).__name__}: {exc}); __init__ must only "
+            "store its keyword arguments and get_params must return them",
+        ) from exc
+
+
+def _fit(spec_name: str, where: str, estimator: Any, X: pd.DataFrame, y: np.ndarray) -> Any:
+    try:
+        fitted = estimator.fit(X, y)
+    except Exception as exc:
+        raise _fail(spec_name, where, f"fit raised {type(exc).__name__}: {exc}") from exc
+    if fitted is not estimator:
+        raise _fail(spec_name, where, "fit must return self")
+    return estimator
+
+
+def _call(spec_name: str, where: str, estimator: Any, method: str, X: pd.DataFrame) -> Any:
+    try:
+        return getattr(estimator, method)(X)
+    except Exception as exc:
+        raise _fail(
+            spec_name, where,
+            f"{method} raised {type(exc).__name__}: {exc} (the data holds categories "
+            "unseen in fit, NaN, an all-NaN and a constant column)",
+        ) from exc
+
+
+def _predictions(
+    spec_name: str, where: str, estimator: Any, X: pd.DataFrame, ctx: Context
+) -> np.ndarray:
+    """Check predict (and predict_proba) on ``X``; return what determinism compares."""
+    n = len(X)
+    pred = np.asarray(_call(spec_name, where, estimator, "predict", X))
+    if pred.shape != (n,):
+        raise _fail(spec_name, where, f"predict returned shape {pred.shape}, expected ({n},)")
+    if not ctx.is_classification:
+        if not np.issubdtype(pred.dtype, np.number) or not np.all(np.isfinite(pred)):
+            raise _fail(spec_name, where, "predict returned non-numeric or non-finite values")
+        return pred.astype(np.float64)
+
+    k = ctx.n_classes or 0
+    classes = getattr(estimator, "classes_", None)
+    if classes is None:
+        raise _fail(spec_name, where, "a fitted classifier must expose classes_")
+    if not np.array_equal(np.asarray(classes), np.arange(k)):
+        raise _fail(
+            spec_name, where,
+            f"classes_ is {np.asarray(classes)!r}, expected the encoded labels 0..{k - 1}",
+        )
+    if not np.isin(pred, np.arange(k)).all():
+        raise _fail(spec_name, where, f"predict returned labels outside 0..{k - 1}")
+    if not callable(getattr(estimator, "predict_proba", None)):
+        raise _fail(spec_name, where, "a classifier must implement predict_proba")
+    proba = np.asarray(_call(spec_name, where, estimator, "predict_proba", X), dtype=np.float64)
+    if proba.shape != (n, k):
+        raise _fail(
+            spec_name, where, f"predict_proba returned shape {proba.shape}, expected ({n}, {k})"
+        )
+    if not np.all(np.isfinite(proba)):
+        raise _fail(spec_name, where, "predict_proba returned NaN or infinite values")
+    if proba.min() < -1e-9 or proba.max() > 1 + 1e-9:
+        raise _fail(
+            spec_name, where,
+            f"predict_proba values must lie in [0, 1]; got [{proba.min():.4g}, "
+            f"{proba.max():.4g}]",
+        )
+    sums = proba.sum(axis=1)
+    worst = int(np.argmax(np.abs(sums - 1.0)))
+    if not math.isclose(sums[worst], 1.0, abs_tol=1e-6):
+        raise _fail(
+            spec_name, where,
+            f"predict_proba rows must sum to 1; row {worst} sums to {sums[worst]:.6g}",
+        )
+    return proba
+
+
+def _configs(spec: Any, n_configs: int, seed: int) -> list[tuple[str, dict[str, Any], bool]]:
+    """Defaults (validated) then sampled configs: (label, config, sampled)."""
+    out: list[tuple[str, dict[str, Any], bool]] = []
+    for i, default in enumerate(spec.defaults):
+        try:
+            config = spec.space.validate(dict(default))
+        except Exception as exc:
+            raise _fail(
+                spec.name, f"default {i}",
+                f"default {dict(default)!r} is not a valid config of the spec's space: {exc}",
+            ) from exc
+        out.append((f"default {i} {config!r}", config, False))
+    rng = np.random.default_rng(seed)
+    for i in range(n_configs):
+        config = spec.space.sample(rng)
+        try:
+            config = spec.space.validate(config)
+        except Exception as exc:  # a Space bug rather than the spec's, but say so
+            raise _fail(
+                spec.name, f"sample {i}", f"sampled config {config!r} invalid: {exc}"
+            ) from exc
+        out.append((f"sample {i} {config!r}", config, True))
+    return out
+
+
+def _check_declaration(spec: Any) -> tuple[str, ...]:
+    name = getattr(spec, "name", None)
+    if not isinstance(name, str) or not name:
+        raise AssertionError(f"model spec {spec!r} has no name")
+    description = getattr(spec, "description", "")
+    if not isinstance(description, str) or not description.strip():
+        raise _fail(name, "declaration", "description must be a non-empty line of text")
+    if "tabular" not in spec.modalities:
+        raise _fail(
+            name, "declaration",
+            f"check_model_spec checks tabular specs; modalities are {sorted(spec.modalities)}",
+        )
+    tasks = tuple(t for fam in ("classification", "regression") if fam in spec.tasks
+                  for t in _FAMILY_TASKS[fam])
+    if not tasks:
+        raise _fail(
+            name, "declaration",
+            f"declares no classification or regression task: {sorted(spec.tasks)}",
+        )
+    return tasks
+
+
+def _check_fidelity(
+    spec: Any, config: Mapping[str, Any], ctx: Context, X: pd.DataFrame, y: np.ndarray
+) -> None:
+    """Check that the fidelity names a space parameter or one build sets."""
+    fidelity = spec.fidelity
+    param = fidelity.param
+    where = f"{ctx.task}, fidelity {param}"
+    if param in _space_names(spec.space):
+        return
+    value = _fidelity_value(fidelity.low, fidelity.high)
+    estimator = _build(spec, {**config, param: value}, ctx, where)
+    found = _param_values(_params(estimator), param)
+    if not found:
+        raise _fail(
+            spec.name, where,
+            f"fidelity parameter {param!r} is neither in the space nor a parameter of the "
+            "built estimator",
+        )
+    if not any(_same(v, value) for v in found):
+        raise _fail(
+            spec.name, where,
+            f"build ignores the fidelity: config {param}={value!r} gave estimator "
+            f"parameter(s) {found!r}",
+        )
+    _fit(spec.name, where, estimator, X, y)
+
+
+def _same(a: Any, b: Any) -> bool:
+    try:
+        return math.isclose(float(a), float(b), rel_tol=1e-9)
+    except (TypeError, ValueError):
+        return False
+
+
+def _space_names(space: Any) -> tuple[str, ...]:
+    names = getattr(space, "names", None)
+    if names is not None:
+        return tuple(names)
+    return tuple(p.name for p in space)
+
+
+def check_model_spec(spec: ModelSpec, *, n_configs: int = 3, seed: int = 0) -> None:
+    """Check that a tabular model spec honours the plugin contract.
+
+    For each concrete task the spec serves (binary and multiclass for
+    ``"classification"``, regression for ``"regression"``), on a table from
+    :func:`make_tabular_data` with predictions made on
+    :func:`with_unseen_categories` of it, checks that:
+
+    * the description is a non-empty string and ``"tabular"`` is a modality;
+    * every default validates against the space;
+    * ``build`` works for every default and ``n_configs`` sampled configs
+      (sampled ones with the fidelity, if any, at its low value), does not
+      modify the config, and returns an estimator that
+      ``sklearn.base.clone`` can copy and whose thread parameters
+      (``n_jobs`` and the like) stay within ``ctx.n_threads``;
+    * ``fit`` returns ``self``; ``predict`` returns one finite value per
+      row; a classifier exposes ``classes_ == [0 .. k-1]`` and a
+      ``predict_proba`` of shape ``(n, k)``, finite, in ``[0, 1]``, rows
+      summing to 1;
+    * two estimators built from the same config and context (the second
+      cloned before fitting) give the same predictions;
+    * a declared fidelity names a parameter of the space, or one that the
+      built estimator exposes and takes the value given in the config.
+
+    The checks run with BLAS and OpenMP thread pools capped at one thread
+    (the generated context's ``n_threads``), so that they are quick and do
+    not depend on the machine.
+
+    Parameters
+    ----------
+    spec : ModelSpec
+        The spec to check.
+    n_configs : int, default=3
+        Sampled configurations to check besides the defaults.
+    seed : int, default=0
+        Seed of the data, the context and the sampling.
+
+    Raises
+    ------
+    AssertionError
+        At the first violation, naming the spec, the task and the config.
+
+    """
+    from threadpoolctl import threadpool_limits
+
+    tasks = _check_declaration(spec)
+    configs = _configs(spec, n_configs, seed)
+    # The generated context allows one thread; capping BLAS/OpenMP pools keeps
+    # the kit fast and its results independent of the machine's core count.
+    with threadpool_limits(limits=1):
+        _check_tasks(spec, tasks, configs, seed)
+
+
+def _check_tasks(
+    spec: Any, tasks: tuple[str, ...], configs: list[tuple[str, dict[str, Any], bool]],
+    seed: int,
+) -> None:
+    fidelity = getattr(spec, "fidelity", None)
+    fidelity_in_space = fidelity is not None and fidelity.param in _space_names(spec.space)
+
+    for task in tasks:
+        X, y, ctx = make_tabular_data(task, seed=seed)
+        X_pred = with_unseen_categories(X, ctx, seed=seed)
+        for i, (label, config, sampled) in enumerate(configs):
+            where = f"{task}, {label}"
+            if sampled and fidelity is not None and not fidelity_in_space:
+                value = _fidelity_value(fidelity.low, fidelity.high)
+                config = {**config, fidelity.param: value}
+                where += f" with {fidelity.param}={value!r}"
+            estimator = _build(spec, config, ctx, where)
+            _check_threads(spec.name, where, estimator, ctx)
+            _check_clone(spec.name, where, estimator)
+            _fit(spec.name, where, estimator, X, y)
+            first = _predictions(spec.name, where, estimator, X_pred, ctx)
+            if i == 0:  # determinism: a second build, cloned, fitted again
+                twin = _check_clone(spec.name, where, _build(spec, config, ctx, where))
+                _fit(spec.name, where + " (second fit)", twin, X, y)
+                second = _predictions(spec.name, where + " (second fit)", twin, X_pred, ctx)
+                if not np.allclose(first, second, rtol=1e-7, atol=1e-9):
+                    raise _fail(
+                        spec.name, where,
+                        "two fits with the same config and ctx.seed gave different "
+                        "predictions; seed every random source from ctx.seed",
+                    )
+        if fidelity is not None:
+            _check_fidelity(spec, configs[0][1] if configs else {}, ctx, X, y)

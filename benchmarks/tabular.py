@@ -1,0 +1,355 @@
+"""Tabular benchmark: ``AutoML`` against HistGradientBoosting and FLAML on the same splits.
+
+Usage::
+
+    python benchmarks/tabular.py [--budget 60] [--repeats 3]
+        [--datasets breast_cancer,wine,iris,digits,diabetes,bank] [--no-flaml]
+        [--out benchmarks/results/tabular-<date>.csv]
+
+For every data set and every repeat seed ``0 .. repeats-1`` the rows are split once
+(75/25, stratified for classification, shuffled; ``bank`` also gets 10% of the cells
+of every feature column blanked) and, one after the other on that split:
+
+- ``AutoML(time_budget=budget, random_state=seed)``, defaults otherwise;
+- a default ``HistGradientBoostingClassifier/Regressor`` with native categorical
+  support (string columns become pandas ``category``);
+- ``flaml.AutoML`` with the same time budget and seed, when flaml is installed.
+
+Test-set scores: ROC AUC (binary), accuracy and log loss (multiclass), RMSE and R2
+(regression). Every fit is timed. The raw runs go to a CSV file; a markdown table of
+medians over the repeats goes to stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import importlib.metadata
+import importlib.util
+import os
+import platform
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn import datasets
+from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+from sklearn.metrics import (
+    accuracy_score,
+    log_loss,
+    r2_score,
+    roc_auc_score,
+    root_mean_squared_error,
+)
+from sklearn.model_selection import train_test_split
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # run from a source checkout without installing
+    sys.path.insert(0, str(ROOT))
+
+SKLEARN_SETS = {
+    "breast_cancer": (datasets.load_breast_cancer, "binary"),
+    "wine": (datasets.load_wine, "multiclass"),
+    "iris": (datasets.load_iris, "multiclass"),
+    "digits": (datasets.load_digits, "multiclass"),
+    "diabetes": (datasets.load_diabetes, "regression"),
+}
+ALL_SETS = [*SKLEARN_SETS, "bank"]
+METRICS = {  # task -> (main metric, second metric, higher main is better)
+    "binary": ("roc_auc", "log_loss", True),
+    "multiclass": ("accuracy", "log_loss", True),
+    "regression": ("rmse", "r2", False),
+}
+BANK_BLANK_FRACTION = 0.1
+TOOLS = ("automl", "hgb", "flaml")
+
+
+@dataclass
+class Run:
+    """One fit of one tool on one split, as written to the CSV file."""
+
+    dataset: str
+    task: str
+    n_rows: int
+    seed: int
+    tool: str
+    budget: float
+    fit_s: float = float("nan")
+    metric: str = ""
+    score: float = float("nan")
+    metric2: str = ""
+    score2: float = float("nan")
+    detail: str = ""
+    error: str = ""
+
+
+def load_dataset(name: str, seed: int) -> tuple[pd.DataFrame, pd.Series, str]:
+    """Load a data set by name.
+
+    Parameters
+    ----------
+    name : str
+        A scikit-learn toy set (``breast_cancer``, ``wine``, ``iris``, ``digits``,
+        ``diabetes``) or ``bank`` (UCI Bank Marketing, 10% of cells blanked).
+    seed : int
+        Seed of the blanked cells (``bank`` only).
+
+    Returns
+    -------
+    X : pandas.DataFrame
+    y : pandas.Series
+    task : {"binary", "multiclass", "regression"}
+    """
+    if name == "bank":
+        from automl.datasets import load_bank_marketing
+
+        X, y = load_bank_marketing(blank_fraction=BANK_BLANK_FRACTION, seed=seed)
+        return X, y, "binary"
+    loader, task = SKLEARN_SETS[name]
+    X, y = loader(return_X_y=True, as_frame=True)
+    return X, y, task
+
+
+def score(task: str, model: Any, X: pd.DataFrame, y: pd.Series) -> tuple[float, float]:
+    """Score a fitted model on test rows.
+
+    Parameters
+    ----------
+    task : {"binary", "multiclass", "regression"}
+        Picks the metrics, see ``METRICS``.
+    model : estimator
+        Fitted; classifiers need ``predict_proba`` and ``classes_``.
+    X, y : test rows.
+
+    Returns
+    -------
+    main, second : float
+        ROC AUC and log loss (binary), accuracy and log loss (multiclass), RMSE and
+        R2 (regression).
+    """
+    if task == "regression":
+        prediction = np.asarray(model.predict(X), dtype=float)
+        return root_mean_squared_error(y, prediction), r2_score(y, prediction)
+    classes = np.asarray(model.classes_)
+    proba = np.asarray(model.predict_proba(X), dtype=float)
+    loss = log_loss(y, proba, labels=classes)
+    if task == "binary":
+        return roc_auc_score(y == classes[1], proba[:, 1]), loss
+    return accuracy_score(y, np.asarray(model.predict(X))), loss
+
+
+def fit_automl(X: pd.DataFrame, y: pd.Series, task: str, budget: float,
+               seed: int) -> tuple[Any, str]:
+    """Fit ``AutoML`` with its defaults; return the model and a one-line summary."""
+    from automl import AutoML
+
+    model = AutoML(time_budget=budget, random_state=seed).fit(X, y)
+    n_ok = sum(trial.status == "ok" for trial in model.trials_)
+    return model, f"best={model.best_trial_.model} trials={n_ok}/{len(model.trials_)}"
+
+
+def fit_hgb(X: pd.DataFrame, y: pd.Series, task: str, budget: float,
+            seed: int) -> tuple[Any, str]:
+    """Fit a default HistGradientBoosting model (categories from the ``category`` dtype)."""
+    cls = HistGradientBoostingRegressor if task == "regression" \
+        else HistGradientBoostingClassifier
+    model = cls(categorical_features="from_dtype", random_state=seed)
+    return model.fit(X, y), ""
+
+
+def fit_flaml(X: pd.DataFrame, y: pd.Series, task: str, budget: float,
+              seed: int) -> tuple[Any, str]:
+    """Fit ``flaml.AutoML`` with the same budget and seed (without LightGBM if absent)."""
+    import flaml
+
+    extra = {}
+    if importlib.util.find_spec("lightgbm") is None:  # flaml's default list needs it
+        extra["estimator_list"] = ["xgboost", "xgb_limitdepth", "rf", "extra_tree"]
+    model = flaml.AutoML()
+    model.fit(X, y, task="regression" if task == "regression" else "classification",
+              time_budget=budget, seed=seed, verbose=0, **extra)
+    return model, f"best={model.best_estimator}"
+
+
+def to_categorical(X_train: pd.DataFrame,
+                   X_test: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Turn non-numeric columns into pandas ``category``, with the training categories.
+
+    Returns
+    -------
+    X_train, X_test : pandas.DataFrame
+        Copies; test values unseen in training become missing.
+    """
+    X_train, X_test = X_train.copy(), X_test.copy()
+    for column in X_train.columns:
+        if not pd.api.types.is_numeric_dtype(X_train[column]):
+            X_train[column] = X_train[column].astype("category")
+            X_test[column] = X_test[column].astype(X_train[column].dtype)
+    return X_train, X_test
+
+
+FITTERS = {"automl": fit_automl, "hgb": fit_hgb, "flaml": fit_flaml}
+
+
+def run_one(tool: str, split: tuple, task: str, run: Run) -> Run:
+    """Fit and score one tool on one split, recording failures instead of raising."""
+    X_train, X_test, y_train, y_test = split
+    if tool == "hgb":
+        X_train, X_test = to_categorical(X_train, X_test)
+    run.metric, run.metric2, _ = METRICS[task]
+    started = time.perf_counter()
+    try:
+        try:
+            model, run.detail = FITTERS[tool](X_train, y_train, task, run.budget, run.seed)
+        finally:
+            run.fit_s = time.perf_counter() - started
+        run.score, run.score2 = score(task, model, X_test, y_test)
+    except Exception as exc:  # a benchmark reports failures and goes on
+        run.error = f"{type(exc).__name__}: {exc}"[:300]
+        print(f"  {tool} failed on {run.dataset} seed {run.seed}: {run.error}",
+              file=sys.stderr)
+    return run
+
+
+def benchmark(names: list[str], budget: float, repeats: int, tools: list[str]) -> pd.DataFrame:
+    """Run every tool on every data set and repeat seed, one fit at a time.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per fit, the fields of :class:`Run`.
+    """
+    runs = []
+    for name in names:
+        for seed in range(repeats):
+            X, y, task = load_dataset(name, seed)
+            stratify = None if task == "regression" else y
+            split = train_test_split(X, y, test_size=0.25, shuffle=True,
+                                     stratify=stratify, random_state=seed)
+            for tool in tools:
+                print(f"{name} seed={seed} {tool} ...", file=sys.stderr, flush=True)
+                run = Run(name, task, len(X), seed, tool, budget)
+                runs.append(run_one(tool, split, task, run))
+                print(f"  {run.metric}={run.score:.4f} fit={run.fit_s:.1f}s {run.detail}",
+                      file=sys.stderr, flush=True)
+    return pd.DataFrame([asdict(run) for run in runs])
+
+
+def compare(ours: pd.Series, theirs: pd.Series, higher_is_better: bool) -> str:
+    """Median of paired per-split differences (scores) or ratios (RMSE)."""
+    if theirs.isna().all() or ours.isna().all():
+        return "-"
+    if higher_is_better:
+        return f"{np.nanmedian(ours.to_numpy() - theirs.to_numpy()):+.4f}"
+    return f"{np.nanmedian(ours.to_numpy() / theirs.to_numpy()):.3f}x"
+
+
+def summarize(results: pd.DataFrame, budget: float, tools: list[str]) -> str:
+    """Render the markdown table of medians over repeats, one row per data set."""
+    header = ["data set", "n rows", "metric", "AutoML", "HGB", "FLAML",
+              "AutoML vs HGB", "AutoML vs FLAML", "2nd metric AutoML / HGB / FLAML",
+              "AutoML fit s median / max", "within budget", "failed fits"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    limit = 1.05 * budget + 2
+    for name, rows in results.groupby("dataset", sort=False):
+        wide = rows.pivot(index="seed", columns="tool", values="score")
+        wide2 = rows.pivot(index="seed", columns="tool", values="score2")
+        wide, wide2 = wide.reindex(columns=TOOLS), wide2.reindex(columns=TOOLS)
+        task = rows["task"].iloc[0]
+        metric, metric2, higher = METRICS[task]
+        medians = [fmt(wide[tool].median()) for tool in TOOLS]
+        seconds = rows.loc[rows["tool"] == "automl", "fit_s"]
+        within = (seconds <= limit).sum()
+        second = " / ".join(fmt(wide2[tool].median()) for tool in TOOLS)
+        lines.append("| " + " | ".join([
+            name, str(rows["n_rows"].iloc[0]), metric + ("" if higher else " (lower better)"),
+            *medians,
+            compare(wide["automl"], wide["hgb"], higher),
+            compare(wide["automl"], wide["flaml"], higher),
+            f"{metric2}: {second}",
+            f"{seconds.median():.1f} / {seconds.max():.1f} (budget {budget:g})",
+            f"{within}/{len(seconds)}",
+            str((rows["error"] != "").sum()),
+        ]) + " |")
+    legend = (
+        "\nMedians over repeat seeds on a 75/25 split (test rows scored). "
+        "'AutoML vs X' is the median of paired per-split differences AutoML - X for "
+        "ROC AUC and accuracy (positive: AutoML better), and the median of per-split "
+        "ratios AutoML / X for RMSE (below 1x: AutoML better). 'within budget': AutoML "
+        f"fits that took at most 1.05 x budget + 2 s = {limit:g} s. "
+        f"Tools run: {', '.join(tools)}."
+    )
+    return "\n".join(lines) + "\n" + legend
+
+
+def fmt(value: float) -> str:
+    """Format a score, '-' when missing."""
+    return "-" if pd.isna(value) else f"{value:.4f}"
+
+
+def machine_line() -> str:
+    """Cores, Python and library versions, in one line."""
+    versions = []
+    for package in ("automl-engine", "numpy", "pandas", "scikit-learn", "xgboost",
+                    "torch", "flaml", "lightgbm"):
+        try:
+            versions.append(f"{package} {importlib.metadata.version(package)}")
+        except importlib.metadata.PackageNotFoundError:
+            if package == "automl-engine":
+                import automl
+
+                versions.append(f"automl {automl.__version__} (source)")
+            else:
+                versions.append(f"{package} not installed")
+    load = "/".join(f"{value:.1f}" for value in os.getloadavg())
+    return (f"Machine: {os.cpu_count()} cores, {platform.machine()}, "
+            f"{platform.system()}, load average {load} (1/5/15 min, at the end; above the "
+            f"core count, timings are inflated); Python {platform.python_version()}; "
+            + ", ".join(versions))
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Parse the command line, run the benchmark, write the CSV and print the table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--budget", type=float, default=60.0,
+                        help="seconds per fit for AutoML and FLAML (default 60)")
+    parser.add_argument("--repeats", type=int, default=3,
+                        help="splits per data set, seeds 0..repeats-1 (default 3)")
+    parser.add_argument("--datasets", default=",".join(ALL_SETS),
+                        help=f"comma-separated subset of {','.join(ALL_SETS)}")
+    parser.add_argument("--no-flaml", action="store_true", help="skip FLAML")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="CSV of raw runs (default benchmarks/results/tabular-<date>.csv)")
+    args = parser.parse_args(argv)
+    names = [name.strip() for name in args.datasets.split(",") if name.strip()]
+    unknown = sorted(set(names) - set(ALL_SETS))
+    if unknown:
+        parser.error(f"unknown data sets {unknown}; choose from {ALL_SETS}")
+    tools = ["automl", "hgb"]
+    if args.no_flaml:
+        flaml_note = "FLAML: skipped (--no-flaml)"
+    elif importlib.util.find_spec("flaml") is None:
+        flaml_note = "FLAML: not installed"
+    else:
+        tools.append("flaml")
+        flaml_note = "FLAML: run"
+    print(flaml_note, file=sys.stderr)
+
+    results = benchmark(names, args.budget, args.repeats, tools)
+    out = args.out or ROOT / "benchmarks" / "results" / \
+        f"tabular-{datetime.date.today().isoformat()}.csv"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    results.to_csv(out, index=False)
+
+    print(f"## Tabular benchmark: budget {args.budget:g} s, {args.repeats} repeat(s)\n")
+    print(summarize(results, args.budget, tools))
+    print(f"\n{flaml_note}. Raw runs: {out.relative_to(ROOT) if out.is_relative_to(ROOT) else out}")
+    print(machine_line())
+
+
+if __name__ == "__main__":
+    main()

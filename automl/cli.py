@@ -21,7 +21,8 @@ def _add_search_options(parser: argparse.ArgumentParser, default_budget: float) 
     parser.add_argument("--metric", default=None, help="metric name (task default)")
     parser.add_argument("--models", default=None,
                         help="comma-separated model names (all eligible by default)")
-    parser.add_argument("--strategy", default="random", help="search strategy name")
+    parser.add_argument("--strategy", default="bayesian",
+                        help="search strategy: bayesian (default), random, grid, genetic")
     parser.add_argument("--cv", default="auto",
                         help="folds, a holdout fraction, 'holdout' or 'auto' (default)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
@@ -96,6 +97,31 @@ def cmd_fit(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_run(args: argparse.Namespace) -> int:
+    """Run the search a TOML spec file describes (see ``automl.specfile``)."""
+    from automl import AutoML
+    from automl.specfile import load_spec
+
+    spec = load_spec(args.spec)
+    table = _read_table(str(spec.train))
+    if spec.target not in table.columns:
+        raise SystemExit(f"error: target column {spec.target!r} is not in {spec.train}; "
+                         f"its columns are: {', '.join(map(str, table.columns))}")
+    y = table.pop(spec.target)
+    params = {"verbose": 1, **spec.params}
+    model = AutoML(**params).fit(table, y)
+    _print_leaderboard(model.leaderboard())
+    if spec.test is not None:
+        test = _read_table(str(spec.test))
+        y_test = test.pop(spec.target)
+        kind = "R^2" if model.task_ == "regression" else "accuracy"
+        print(f"held-out {kind} on {spec.test.name}: {model.score(test, y_test):.4f}")
+    if spec.output is not None:
+        model.save(spec.output)
+        print(f"model saved to {spec.output}")
+    return 0
+
+
 def cmd_predict(args: argparse.Namespace) -> int:
     """Predict the rows of a CSV file with a saved model."""
     from automl.persistence import load
@@ -156,6 +182,10 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--output", help="directory to save the fitted model in")
     _add_search_options(fit, default_budget=60)
     fit.set_defaults(func=cmd_fit)
+
+    run = commands.add_parser("run", help="run the search a TOML spec file describes")
+    run.add_argument("spec", help="spec file (see automl.specfile for the format)")
+    run.set_defaults(func=cmd_run)
 
     predict = commands.add_parser("predict", help="predict a CSV file with a saved model")
     predict.add_argument("model", help="directory written by `automl fit --output`")

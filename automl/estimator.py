@@ -7,7 +7,7 @@ import os
 import sys
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -46,9 +46,11 @@ class AutoML(BaseEstimator):
         A registered metric (``accuracy``, ``balanced_accuracy``, ``roc_auc``,
         ``log_loss``, ``f1``, ``rmse``, ``mae``, ``r2`` or a plugin's). Defaults to
         ``roc_auc`` (binary), ``log_loss`` (multiclass) and ``rmse`` (regression).
-    models : list of str, optional
-        Names of the model specs to search; all eligible ones when None.
-    strategy : str, Strategy class or callable, default="random"
+    models : list of str or dict, optional
+        Names of the model specs to search, all eligible ones when None; or a
+        dict name -> space overrides (see ``ModelSpec.with_overrides``), e.g.
+        ``{"xgboost": {"max_depth": {"low": 2, "high": 8}}, "ridge": {}}``.
+    strategy : str, Strategy class or callable, default="bayesian"
         A registered strategy name (``random``, ``grid``, ``bayesian``,
         ``genetic`` or a plugin's), or ``factory(space, seed=...)``.
     cv : int, float, "holdout" or "auto", default="auto"
@@ -107,7 +109,7 @@ class AutoML(BaseEstimator):
         task: str | None = None,
         metric: str | None = None,
         models: Sequence[str] | None = None,
-        strategy: Any = "random",
+        strategy: Any = "bayesian",
         cv: int | float | str = "auto",
         trial_time_limit: float | None = None,
         n_jobs: int = 1,
@@ -276,10 +278,15 @@ class AutoML(BaseEstimator):
                 raise ValueError(f"no registered model supports {ctx.task} on {ctx.modality} "
                                  f"data; loaded models: {sorted(registry.models)}")
             return specs
-        names = [self.models] if isinstance(self.models, str) else list(self.models)
-        if not names:
+        if isinstance(self.models, Mapping):
+            overrides = {name: dict(space or {}) for name, space in self.models.items()}
+        else:
+            names = [self.models] if isinstance(self.models, str) else list(self.models)
+            overrides = {name: {} for name in names}
+        if not overrides:
             raise ValueError("models is empty; pass model names or None for all")
-        specs = {name: registry.model(name) for name in names}
+        specs = {name: registry.model(name).with_overrides(space) if space
+                 else registry.model(name) for name, space in overrides.items()}
         unfit = [n for n, s in specs.items() if not s.supports(ctx)]
         if len(unfit) == len(specs):
             usable = sorted(n for n, s in registry.models.items() if s.supports(ctx))
@@ -310,8 +317,8 @@ class AutoML(BaseEstimator):
 
     @staticmethod
     def _refit_reserve(records: Sequence[TrialRecord], metric: Metric) -> float:
-        """Seconds kept for refitting: the expected refits of the three best trials."""
-        return sum(refit_seconds(r) for r in ranked(records, metric)[:3])
+        """Seconds kept for refitting: the expected refits of the two best trials."""
+        return sum(refit_seconds(r) for r in ranked(records, metric)[:2])
 
     # -- predict -------------------------------------------------------------------------
 

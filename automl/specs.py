@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from search import Space
@@ -157,6 +157,54 @@ class ModelSpec:
     def supports(self, ctx: Context) -> bool:
         """Whether this spec can serve the task and modality of ``ctx``."""
         return ctx.family in self.tasks and ctx.modality in self.modalities
+
+    def with_overrides(self, overrides: Mapping[str, Any]) -> ModelSpec:
+        """Return a copy whose search space is narrowed or fixed per parameter.
+
+        Parameters
+        ----------
+        overrides : mapping
+            Parameter name -> a ``Float``/``Int``/``Categorical`` to use instead,
+            a dict of constructor arguments to change (``{"low": 2, "high": 8}``),
+            a list of choices (categorical parameters), or a single value to fix.
+            Defaults that fall outside the new space are dropped.
+
+        Raises
+        ------
+        ValueError
+            For an unknown parameter name or a value outside the original space.
+        """
+        from search import Categorical
+        from search.parameters import Parameter
+
+        unknown = sorted(set(overrides) - set(self.space.names))
+        if unknown:
+            raise ValueError(f"model {self.name!r} has no parameters {unknown}; "
+                             f"its parameters are {list(self.space.names)}")
+        params = []
+        for param in self.space.params:
+            if param.name not in overrides:
+                params.append(param)
+                continue
+            value = overrides[param.name]
+            if isinstance(value, Parameter):
+                new = value.replace(name=param.name, when=param.when or None)
+            elif isinstance(value, Mapping):
+                new = param.replace(**value)
+            elif isinstance(value, list | tuple) and isinstance(param, Categorical):
+                new = param.replace(choices=[param.validate(v) for v in value])
+            else:
+                new = Categorical(param.name, [param.validate(value)],
+                                  when=param.when or None)
+            params.append(new)
+        space = Space(params)
+        defaults = []
+        for default in self.defaults:
+            try:
+                defaults.append(space.validate(default))
+            except ValueError:
+                continue
+        return replace(self, space=space, defaults=tuple(defaults))
 
 
 def _as_frozenset(values: Iterable[str] | str, what: str) -> frozenset[str]:

@@ -65,7 +65,7 @@ METRICS = {  # task -> (main metric, second metric, higher main is better)
     "regression": ("rmse", "r2", False),
 }
 BANK_BLANK_FRACTION = 0.1
-TOOLS = ("automl", "hgb", "flaml")
+TOOLS = ("automl", "automl_random", "hgb", "flaml")
 
 
 @dataclass
@@ -143,13 +143,21 @@ def score(task: str, model: Any, X: pd.DataFrame, y: pd.Series) -> tuple[float, 
 
 
 def fit_automl(X: pd.DataFrame, y: pd.Series, task: str, budget: float,
-               seed: int) -> tuple[Any, str]:
+               seed: int, **params: Any) -> tuple[Any, str]:
     """Fit ``AutoML`` with its defaults; return the model and a one-line summary."""
     from automl import AutoML
 
-    model = AutoML(time_budget=budget, random_state=seed).fit(X, y)
+    model = AutoML(time_budget=budget, random_state=seed, **params).fit(X, y)
     n_ok = sum(trial.status == "ok" for trial in model.trials_)
-    return model, f"best={model.best_trial_.model} trials={n_ok}/{len(model.trials_)}"
+    members = len(model.final_.estimators)
+    return model, (f"best={model.best_trial_.model} trials={n_ok}/{len(model.trials_)} "
+                   f"ensemble_members={members}")
+
+
+def fit_automl_random(X: pd.DataFrame, y: pd.Series, task: str, budget: float,
+                      seed: int) -> tuple[Any, str]:
+    """Fit ``AutoML(strategy="random")``: the baseline for the default strategy."""
+    return fit_automl(X, y, task, budget, seed, strategy="random")
 
 
 def fit_hgb(X: pd.DataFrame, y: pd.Series, task: str, budget: float,
@@ -192,7 +200,8 @@ def to_categorical(X_train: pd.DataFrame,
     return X_train, X_test
 
 
-FITTERS = {"automl": fit_automl, "hgb": fit_hgb, "flaml": fit_flaml}
+FITTERS = {"automl": fit_automl, "automl_random": fit_automl_random, "hgb": fit_hgb,
+           "flaml": fit_flaml}
 
 
 def run_one(tool: str, split: tuple, task: str, run: Run) -> Run:
@@ -250,8 +259,9 @@ def compare(ours: pd.Series, theirs: pd.Series, higher_is_better: bool) -> str:
 
 def summarize(results: pd.DataFrame, budget: float, tools: list[str]) -> str:
     """Render the markdown table of medians over repeats, one row per data set."""
-    header = ["data set", "n rows", "metric", "AutoML", "HGB", "FLAML",
-              "AutoML vs HGB", "AutoML vs FLAML", "2nd metric AutoML / HGB / FLAML",
+    header = ["data set", "n rows", "metric", "AutoML", "AutoML random", "HGB", "FLAML",
+              "AutoML vs HGB", "AutoML vs FLAML", "AutoML vs random",
+              "2nd metric AutoML / random / HGB / FLAML",
               "AutoML fit s median / max", "within budget", "failed fits"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     limit = 1.05 * budget + 2
@@ -270,6 +280,7 @@ def summarize(results: pd.DataFrame, budget: float, tools: list[str]) -> str:
             *medians,
             compare(wide["automl"], wide["hgb"], higher),
             compare(wide["automl"], wide["flaml"], higher),
+            compare(wide["automl"], wide["automl_random"], higher),
             f"{metric2}: {second}",
             f"{seconds.median():.1f} / {seconds.max():.1f} (budget {budget:g})",
             f"{within}/{len(seconds)}",
@@ -322,6 +333,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--datasets", default=",".join(ALL_SETS),
                         help=f"comma-separated subset of {','.join(ALL_SETS)}")
     parser.add_argument("--no-flaml", action="store_true", help="skip FLAML")
+    parser.add_argument("--no-random", action="store_true",
+                        help="skip AutoML(strategy='random'), the baseline of the default")
     parser.add_argument("--out", type=Path, default=None,
                         help="CSV of raw runs (default benchmarks/results/tabular-<date>.csv)")
     args = parser.parse_args(argv)
@@ -329,7 +342,7 @@ def main(argv: list[str] | None = None) -> None:
     unknown = sorted(set(names) - set(ALL_SETS))
     if unknown:
         parser.error(f"unknown data sets {unknown}; choose from {ALL_SETS}")
-    tools = ["automl", "hgb"]
+    tools = ["automl", "hgb"] if args.no_random else ["automl", "automl_random", "hgb"]
     if args.no_flaml:
         flaml_note = "FLAML: skipped (--no-flaml)"
     elif importlib.util.find_spec("flaml") is None:

@@ -10,12 +10,19 @@ parameters, then ``ask`` a :class:`Strategy` for :class:`Trial` objects and
     for trial in strategy.ask(4):
         strategy.tell(trial, Observation(value=trial.config["x"] ** 2))
 
+Multi-fidelity search wraps any strategy: :class:`SuccessiveHalving` and
+:class:`Hyperband` (:mod:`search.fidelity`). To tune your own training
+script, :func:`optimize` runs an objective under a strategy, in parallel and
+resumable from a SQLite file (:mod:`search.optimize`).
+
 Strategy authors check their work with :mod:`search.testing`.
 """
 
 from search.bayesian import BayesianSearch
+from search.fidelity import Hyperband, SuccessiveHalving
 from search.genetic import GeneticSearch
 from search.grid import GridSearch
+from search.optimize import OptimizeResult, optimize
 from search.random import RandomSearch
 from search.space import Categorical, Float, Int, Space
 from search.strategy import Observation, Strategy, Trial
@@ -26,10 +33,14 @@ __all__ = [
     "Float",
     "GeneticSearch",
     "GridSearch",
+    "Hyperband",
     "Int",
     "Observation",
+    "OptimizeResult",
     "RandomSearch",
     "Space",
     "Strategy",
+    "SuccessiveHalving",
     "Trial",
+    "optimize",
 ]

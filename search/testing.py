@@ -16,6 +16,12 @@ Strategies that walk a finite set of points and may run out (grid search)
 pass ``may_exhaust=True``: they may then return fewer trials than asked for,
 and once they do, must keep returning ``[]``.
 
+Multi-fidelity strategies (successive halving) propose a configuration again
+at a higher fidelity (a *promotion*), so the checks tell trials apart by
+``(config, fidelity)``. For a strategy that never sets
+:attr:`~search.strategy.Trial.fidelity` (it stays ``None``) that is the
+configuration alone, so nothing is relaxed for it.
+
 The spaces and the objective used by the checks are public so that strategy
 authors can reuse them: :func:`mixed_space`, :func:`continuous_space`,
 :func:`finite_space` and :func:`objective`.
@@ -228,10 +234,10 @@ def _ask(strategy: Strategy, n: int, may_exhaust: bool, where: str) -> list[Tria
             f"{_name(strategy)} {where}: ask returned {type(trial).__name__}, not Trial"
         )
         _check_config(strategy, trial, where)
-    keys = [config_key(t.config) for t in trials]
+    keys = [_identity(t) for t in trials]
     assert len(set(keys)) == len(keys), (
         f"{_name(strategy)} {where}: ask({n}) returned repeated configs "
-        f"{[dict(t.config) for t in trials]!r}"
+        f"{[_shown(t) for t in trials]!r}"
     )
     return trials
 
@@ -257,6 +263,16 @@ def _run(
         if len(trials) < n:
             break
     return done
+
+
+def _identity(trial: Trial) -> tuple[Any, float | None]:
+    """What must differ between trials: the config, and the fidelity if the strategy sets one."""
+    return config_key(trial.config), trial.fidelity
+
+
+def _shown(trial: Trial) -> Any:
+    config = dict(trial.config)
+    return config if trial.fidelity is None else (config, trial.fidelity)
 
 
 def _summary(trials: list[Trial]) -> list[tuple[int, dict[str, Any], float | None]]:
@@ -357,7 +373,8 @@ def check_distinct_batch(
 ) -> None:
     """Check that ``ask(8)`` gives distinct configs, also distinct from earlier ones.
 
-    Uses :func:`continuous_space`.
+    Uses :func:`continuous_space`. Trials are compared by ``(config,
+    fidelity)``: a promotion to a higher fidelity is a new trial.
 
     Parameters
     ----------
@@ -373,7 +390,7 @@ def check_distinct_batch(
     seen: set[Any] = set()
     for round_ in range(3):
         trials = _ask(strategy, 8, may_exhaust, "asking a batch of 8")
-        keys = {config_key(t.config) for t in trials}
+        keys = {_identity(t) for t in trials}
         assert not keys & seen, (
             f"{_name(strategy)}: batch {round_} of ask(8) repeats configs of earlier "
             "batches on a continuous space"
@@ -572,7 +589,9 @@ def check_finite_space(
 
     The first six proposals must cover the space without repeats. A strategy
     that may exhaust must then return ``[]``; any other must keep returning
-    full batches of valid configs.
+    full batches of valid configs. For a strategy that sets fidelities, the
+    first six must be distinct ``(config, fidelity)`` pairs (promotions
+    repeat configs), and all its proposals together must cover the space.
 
     Parameters
     ----------
@@ -598,11 +617,17 @@ def check_finite_space(
         for trial in batch:
             strategy.tell(trial, Observation(value=objective(trial.config)))
         trials.extend(batch)
-    first = {config_key(t.config) for t in trials[:6]}
+    first = {_identity(t) for t in trials[:6]}
     assert len(first) == 6, (
         f"{_name(strategy)}: the first six proposals on a 6-config space hold only "
         f"{len(first)} distinct configs"
     )
+    if any(t.fidelity is not None for t in trials):
+        covered = {config_key(t.config) for t in trials}
+        assert len(covered) == 6, (
+            f"{_name(strategy)}: {len(trials)} proposals on a 6-config space cover only "
+            f"{len(covered)} configs"
+        )
     if may_exhaust:
         assert len(trials) <= 6, (
             f"{_name(strategy)}: {len(trials)} trials on a space of 6 configs"

@@ -1,0 +1,709 @@
+"""Tune your own training script: :func:`optimize` runs an objective under a strategy.
+
+``optimize`` is the scripted counterpart of the AutoML engine, for people
+who write their own training code (Optuna-style)::
+
+    from search import Float, Int, Space, optimize
+
+    def objective(config):
+        model = train(lr=config["lr"], depth=config["depth"])   # your code
+        return validation_loss(model)                            # minimised
+
+    space = Space([Float("lr", 1e-4, 1e-1, log=True), Int("depth", 2, 12)])
+    result = optimize(objective, space, n_trials=50, storage="tuning.db", seed=0)
+    print(result.best_config, result.best_value)
+
+**The objective** takes a configuration (a dict of the active parameters)
+and returns a number, or a sequence of numbers for several objectives. If it
+accepts a second positional argument it is called ``objective(config,
+fidelity)`` with the fraction of the full budget to spend, in (0, 1]: set by
+multi-fidelity strategies (``"sh"``, ``"hyperband"``), 1.0 under the others;
+see :mod:`search.fidelity` for mapping it to epochs, trees or rows. A
+multi-fidelity strategy with a one-argument objective is an error. An
+objective that raises (an exception of a type in ``catch``), or returns NaN,
+infinity or something that is not a number, makes a failed trial with its
+error text; the search goes on.
+
+**Reproducibility.** With ``n_jobs`` workers the strategy is told results in
+trial-number order and with a lag of ``n_jobs``: trial ``k`` is proposed
+knowing the results of trials ``0 .. k - n_jobs``, exactly those, whatever
+order the workers finish in. So a seeded search gives the same trials on
+every run with the same ``n_jobs`` (and, for strategies whose proposals do
+not depend on results, such as random search, with any ``n_jobs``).
+``n_jobs=1`` is plain sequential search.
+
+**Storage and resume.** With ``storage=path`` every finished trial is
+written, in its own transaction, to a SQLite file (WAL mode) under the study
+name. Calling ``optimize`` again with the same storage and study resumes:
+the strategy is rebuilt from the stored trials with
+:meth:`Strategy.restore`, numbering continues, and ``n_trials`` more trials
+are run; a sequential, seeded search then proposes what an uninterrupted
+one would have. The study remembers its direction(s) and seed
+(``seed=None`` reuses the stored one). One search at a time may write a
+study.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import logging
+import math
+import numbers
+import time
+import warnings
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from search._storage import StoredTrial, TrialStore
+from search.bayesian import BayesianSearch
+from search.fidelity import Hyperband, SuccessiveHalving
+from search.genetic import GeneticSearch
+from search.grid import GridSearch
+from search.random import RandomSearch
+from search.space import Space
+from search.strategy import Observation, Strategy, Trial
+
+if TYPE_CHECKING:
+    import os
+
+    import pandas as pd
+
+__all__ = ["STRATEGIES", "OptimizeResult", "optimize"]
+
+logger = logging.getLogger(__name__)
+
+STRATEGIES: dict[str, type[Strategy]] = {
+    "random": RandomSearch,
+    "grid": GridSearch,
+    "bayesian": BayesianSearch,
+    "genetic": GeneticSearch,
+    "sh": SuccessiveHalving,
+    "hyperband": Hyperband,
+}
+"""Strategy names accepted by :func:`optimize`, and the classes they stand for."""
+
+_DIRECTIONS = ("minimize", "maximize")
+
+
+@dataclass
+class OptimizeResult:
+    """What :func:`optimize` found.
+
+    Values are as the objective returned them (not sign-flipped for
+    ``"maximize"``).
+
+    Attributes
+    ----------
+    best_config : dict or None
+        Configuration of the best trial (single objective), or None when no
+        trial succeeded or there are several objectives.
+    best_value : float or None
+        Its value.
+    best_trial : Trial or None
+        The best trial. Only trials at the highest fidelity reached by a
+        successful trial compete (fidelity ``None`` counts as 1), so a lucky
+        low-budget result never wins; ties go to the earlier trial.
+    trials : list of (Trial, Observation, str or None)
+        Every trial of the study, stored ones from earlier runs included, by
+        number, with its error text (None when it succeeded).
+    directions : tuple of str
+        ``"minimize"`` or ``"maximize"``, one per objective (one entry applies
+        to every objective).
+    study : str
+        The study name.
+    strategy : Strategy
+        The strategy, told every trial; ``ask`` it to continue by hand.
+
+    """
+
+    best_config: dict[str, Any] | None
+    best_value: float | None
+    best_trial: Trial | None
+    trials: list[tuple[Trial, Observation, str | None]]
+    directions: tuple[str, ...]
+    study: str
+    strategy: Strategy = field(repr=False)
+
+    @property
+    def best_trials(self) -> list[tuple[Trial, Observation]]:
+        """The Pareto-optimal successful trials (several objectives), by number.
+
+        Only trials at the highest successful fidelity compete. With one
+        objective this is the best trial (and any trial tying with it).
+        """
+        candidates = _top_fidelity(self.trials)
+        signs = [_sign(d) for d in self.directions]
+        points = [
+            (trial, obs, _signed(obs.objectives, signs)) for trial, obs in candidates
+        ]
+        front = []
+        for trial, obs, point in points:
+            dominated = any(
+                all(o <= p for o, p in zip(other, point, strict=True)) and other != point
+                for _, _, other in points
+            )
+            if not dominated:
+                front.append((trial, obs))
+        return front
+
+    def history_frame(self) -> pd.DataFrame:
+        """Return one row per trial as a pandas DataFrame.
+
+        Columns: ``number``, ``status``, ``value`` (or ``value_0``,
+        ``value_1``, ... for several objectives), ``cost`` (seconds),
+        ``fidelity``, ``error``, then ``params_<name>`` for each parameter of
+        the space (missing where inactive).
+
+        Raises
+        ------
+        ImportError
+            If pandas is not installed.
+
+        """
+        try:
+            import pandas as pd
+        except ImportError:  # pragma: no cover - pandas is a dependency of the project
+            raise ImportError("history_frame needs pandas; pip install pandas") from None
+        width = max((len(o.objectives) for _, o, _ in self.trials), default=1)
+        value_columns = ["value"] if width <= 1 else [f"value_{i}" for i in range(width)]
+        names = list(self.strategy.space.names)
+        rows = []
+        for trial, obs, error in self.trials:
+            row: dict[str, Any] = {"number": trial.number, "status": obs.status}
+            objectives = obs.objectives
+            for i, column in enumerate(value_columns):
+                row[column] = objectives[i] if i < len(objectives) else math.nan
+            row.update(cost=obs.cost, fidelity=trial.fidelity, error=error)
+            for name in names:
+                row[f"params_{name}"] = trial.config.get(name)
+            rows.append(row)
+        columns = ["number", "status", *value_columns, "cost", "fidelity", "error"]
+        columns += [f"params_{name}" for name in names]
+        return pd.DataFrame(rows, columns=columns)
+
+
+def optimize(
+    objective: Callable[..., Any],
+    space: Space,
+    *,
+    strategy: str | Strategy | Callable[..., Strategy] = "bayesian",
+    n_trials: int | None = None,
+    timeout: float | None = None,
+    n_jobs: int = 1,
+    storage: str | os.PathLike[str] | None = None,
+    study: str = "default",
+    seed: int | None = None,
+    direction: str | Sequence[str] = "minimize",
+    catch: type[BaseException] | tuple[type[BaseException], ...] = (Exception,),
+) -> OptimizeResult:
+    """Search ``space`` for the configuration that minimises (or maximises) ``objective``.
+
+    Parameters
+    ----------
+    objective : callable
+        ``objective(config) -> float`` or, taking a second positional
+        argument, ``objective(config, fidelity) -> float`` (see
+        :mod:`search.optimize`). A sequence of floats gives several
+        objectives. With ``n_jobs != 1`` it must be picklable by cloudpickle
+        (lambdas and closures are).
+    space : Space
+        The search space.
+    strategy : str, Strategy or callable, default "bayesian"
+        A name of :data:`STRATEGIES` (``"random"``, ``"grid"``,
+        ``"bayesian"``, ``"genetic"``, ``"sh"``, ``"hyperband"``), a fresh
+        strategy on ``space`` (its own seed is used), or a factory
+        ``strategy(space, seed=...) -> Strategy``.
+    n_trials : int or None, default None
+        Trials to run in this call (resumed trials do not count).
+    timeout : float or None, default None
+        Seconds after which no new trial starts; running trials are waited
+        for (there is no per-trial limit). With neither ``n_trials`` nor
+        ``timeout``, the search runs until the strategy has nothing left to
+        propose (a grid is done), which for most strategies is never.
+    n_jobs : int, default 1
+        Trials run at once; above 1 (or -1 for every core), in loky worker
+        processes.
+    storage : str, path or None, default None
+        SQLite file to record every finished trial to, and to resume from.
+    study : str, default "default"
+        Name of the study within ``storage``.
+    seed : int or None, default None
+        Seed of the strategy (None: the stored seed when resuming, else drawn).
+    direction : {"minimize", "maximize"} or sequence of them, default "minimize"
+        Whether to minimise or maximise; one per objective, or one for all.
+    catch : exception class or tuple of them, default (Exception,)
+        Exceptions of the objective recorded as failed trials; others
+        propagate (trials finished so far stay stored).
+
+    Returns
+    -------
+    OptimizeResult
+        The best configuration and value, and every trial.
+
+    Raises
+    ------
+    ValueError
+        On an empty space, bad arguments, an unknown strategy name, or a
+        storage study that was made with other directions or does not fit
+        the space.
+    TypeError
+        If ``objective`` is not callable, or takes one argument while the
+        strategy sets fidelities.
+
+    Examples
+    --------
+    >>> from search import Float, Space
+    >>> space = Space([Float("x", -2.0, 2.0)])
+    >>> result = optimize(lambda c: (c["x"] - 1) ** 2, space, strategy="random",
+    ...                   n_trials=40, seed=0)
+    >>> abs(result.best_config["x"] - 1) < 0.2
+    True
+
+    """
+    if not callable(objective):
+        raise TypeError(f"objective must be callable, got {type(objective).__name__}")
+    if not isinstance(space, Space):
+        raise TypeError(f"space must be a search.Space, got {type(space).__name__}")
+    if len(space) == 0:
+        raise ValueError("search space is empty; add at least one parameter")
+    n_trials = _check_count(n_trials)
+    timeout = _check_timeout(timeout)
+    directions = _check_directions(direction)
+    catch = _check_catch(catch)
+    if not isinstance(study, str) or not study:
+        raise ValueError(f"study must be a non-empty string, got {study!r}")
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, (int, np.integer)) or n_jobs == 0:
+        raise ValueError(f"n_jobs must be a non-zero integer (-1: every core), got {n_jobs!r}")
+    pass_fidelity = _takes_fidelity(objective)
+
+    store = TrialStore(storage) if storage is not None else None
+    try:
+        stored: list[StoredTrial] = []
+        stored_seed: int | None = None
+        if store is not None:
+            meta = store.study(study)
+            if meta is not None:
+                stored_directions, stored_seed = meta
+                if tuple(stored_directions) != directions:
+                    raise ValueError(
+                        f"study {study!r} in {store.path} was run with direction "
+                        f"{stored_directions}, not {list(directions)}; use another study name"
+                    )
+                if seed is None:
+                    seed = stored_seed
+                stored = store.trials(study)
+        search = _build_strategy(strategy, space, seed)
+        if stored and stored_seed is not None and search.seed != stored_seed:
+            warnings.warn(
+                f"resuming study {study!r} with seed {search.seed}, but it was started with "
+                f"seed {stored_seed}: proposals will differ from an uninterrupted run",
+                stacklevel=2,
+            )
+        if store is not None:
+            store.create_study(study, directions, search.seed)
+        if stored:
+            search.restore(
+                [(s.trial, _minimised(s.observation, directions)) for s in stored]
+            )
+        runner = _Runner(
+            objective, search, directions, catch, pass_fidelity, store, study,
+            n_trials, timeout, n_jobs,
+        )
+        records = runner.run()
+    finally:
+        if store is not None:
+            store.close()
+    trials = sorted(
+        [(s.trial, s.observation, s.error) for s in stored + records],
+        key=lambda item: item[0].number,
+    )
+    return _result(trials, directions, study, search)
+
+
+# ---------------------------------------------------------------------------
+# the search loop
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class _Outcome:
+    """What evaluating one trial gave: objectives (raw) or an error, and seconds spent."""
+
+    objectives: float | tuple[float, ...] | None
+    error: str | None
+    cost: float
+
+
+def _evaluate(
+    objective: Callable[..., Any],
+    config: dict[str, Any],
+    fidelity: float | None,
+    pass_fidelity: bool,
+    catch: tuple[type[BaseException], ...],
+) -> _Outcome:
+    """Run the objective once (in this process or a worker)."""
+    start = time.perf_counter()
+    try:
+        if pass_fidelity:
+            result = objective(config, 1.0 if fidelity is None else fidelity)
+        else:
+            result = objective(config)
+    except catch as exc:
+        return _Outcome(None, f"{type(exc).__name__}: {exc}", time.perf_counter() - start)
+    cost = time.perf_counter() - start
+    try:
+        objectives = _as_objectives(result)
+    except ValueError as exc:
+        return _Outcome(None, str(exc), cost)
+    return _Outcome(objectives, None, cost)
+
+
+def _as_objectives(result: Any) -> float | tuple[float, ...]:
+    def number(x: Any) -> float:
+        if isinstance(x, (bool, np.bool_)) or not isinstance(x, (numbers.Real, np.number)):
+            raise ValueError(
+                f"objective returned {x!r} ({type(x).__name__}); expected a number or a "
+                "sequence of numbers"
+            )
+        value = float(x)
+        if not math.isfinite(value):
+            raise ValueError(f"objective returned {value}")
+        return value
+
+    if isinstance(result, np.ndarray):
+        if result.ndim == 0:
+            return number(result[()])
+        if result.ndim == 1:
+            result = list(result)
+    if isinstance(result, (list, tuple)):
+        if not result:
+            raise ValueError("objective returned an empty sequence")
+        values = tuple(number(x) for x in result)
+        return values[0] if len(values) == 1 else values
+    return number(result)
+
+
+class _InlinePool:
+    """Runs each trial at once, in this process."""
+
+    slots = 1
+
+    def __init__(self) -> None:
+        self._done: list[tuple[int, _Outcome]] = []
+
+    @property
+    def running(self) -> int:
+        return len(self._done)
+
+    def submit(self, number: int, args: tuple[Any, ...]) -> None:
+        self._done.append((number, _evaluate(*args)))
+
+    def collect(self) -> list[tuple[int, _Outcome]]:
+        done, self._done = self._done, []
+        return done
+
+    def close(self, kill: bool = False) -> None:
+        pass
+
+
+class _ProcessPool:
+    """Runs trials in loky worker processes (the objective travels by cloudpickle)."""
+
+    def __init__(self, slots: int) -> None:
+        from joblib.externals.loky import ProcessPoolExecutor
+
+        self.slots = slots
+        self._executor = ProcessPoolExecutor(max_workers=slots)
+        self._futures: dict[Any, int] = {}
+
+    @property
+    def running(self) -> int:
+        return len(self._futures)
+
+    def submit(self, number: int, args: tuple[Any, ...]) -> None:
+        self._futures[self._executor.submit(_evaluate, *args)] = number
+
+    def collect(self) -> list[tuple[int, _Outcome]]:
+        from concurrent.futures import FIRST_COMPLETED, wait
+
+        done, _ = wait(list(self._futures), return_when=FIRST_COMPLETED)
+        out = []
+        for future in done:
+            number = self._futures.pop(future)
+            out.append((number, future.result()))  # re-raises what catch lets through
+        return out
+
+    def close(self, kill: bool = False) -> None:
+        self._executor.shutdown(wait=not kill, kill_workers=kill)
+
+
+class _Runner:
+    """Ask, run, record and tell, with lagged in-order tells (see the module docstring)."""
+
+    def __init__(
+        self,
+        objective: Callable[..., Any],
+        strategy: Strategy,
+        directions: tuple[str, ...],
+        catch: tuple[type[BaseException], ...],
+        pass_fidelity: bool,
+        store: TrialStore | None,
+        study: str,
+        n_trials: int | None,
+        timeout: float | None,
+        n_jobs: int,
+    ) -> None:
+        self.objective, self.strategy, self.directions = objective, strategy, directions
+        self.catch, self.pass_fidelity = catch, pass_fidelity
+        self.store, self.study = store, study
+        self.n_trials = n_trials
+        self.deadline = None if timeout is None else time.monotonic() + timeout
+        self.n_jobs = n_jobs
+        self.records: list[StoredTrial] = []
+        self._asked: dict[int, Trial] = {}
+        self._finished: dict[int, StoredTrial] = {}
+        self._started = 0
+
+    def run(self) -> list[StoredTrial]:
+        slots = _effective_n_jobs(self.n_jobs)
+        pool: _InlinePool | _ProcessPool = _InlinePool() if slots == 1 else _ProcessPool(slots)
+        lag = pool.slots
+        ok = False
+        try:
+            exhausted = False
+            while True:
+                while not exhausted and pool.running < pool.slots:
+                    if not self._tell_up_to(self.strategy.n_asked - lag):
+                        break  # an older trial must finish before the next ask
+                    if self._out_of_budget():
+                        exhausted = True
+                        break
+                    trials = self.strategy.ask(1)
+                    if not trials and self._asked:
+                        if pool.running:
+                            break  # pending results may let the strategy propose more
+                        self._tell_up_to(math.inf)
+                        trials = self.strategy.ask(1)
+                    if not trials:
+                        logger.info("the strategy has nothing left to propose")
+                        exhausted = True
+                        break
+                    self._submit(pool, trials[0])
+                if pool.running == 0 and (exhausted or not self._asked):
+                    break
+                for number, outcome in pool.collect():
+                    self._finish(number, outcome)
+            self._tell_up_to(math.inf)
+            ok = True
+        finally:
+            pool.close(kill=not ok)
+        return self.records
+
+    def _submit(self, pool: _InlinePool | _ProcessPool, trial: Trial) -> None:
+        if trial.fidelity is not None and not self.pass_fidelity:
+            raise TypeError(
+                f"{type(self.strategy).__name__} proposes fidelities, so the objective must "
+                "take (config, fidelity); it takes a configuration only"
+            )
+        self._asked[trial.number] = trial
+        self._started += 1
+        args = (self.objective, dict(trial.config), trial.fidelity, self.pass_fidelity,
+                self.catch)
+        pool.submit(trial.number, args)
+
+    def _finish(self, number: int, outcome: _Outcome) -> None:
+        trial = self._asked[number]
+        objectives, error = outcome.objectives, outcome.error
+        width = len(self.directions)
+        if objectives is not None and width > 1:
+            returned = len(objectives) if isinstance(objectives, tuple) else 1
+            if returned != width:
+                objectives = None
+                error = f"objective returned {returned} value(s) for {width} directions"
+        if objectives is None:
+            observation = Observation.failed(cost=outcome.cost, fidelity=trial.fidelity)
+            logger.warning("trial %d failed: %s", number, error)
+        elif isinstance(objectives, tuple):
+            observation = Observation(values=objectives, cost=outcome.cost,
+                                      fidelity=trial.fidelity)
+        else:
+            observation = Observation(value=objectives, cost=outcome.cost,
+                                      fidelity=trial.fidelity)
+        record = StoredTrial(trial, observation, error)
+        if self.store is not None:
+            self.store.add(self.study, record)
+        self.records.append(record)
+        self._finished[number] = record
+
+    def _tell_up_to(self, last: float) -> bool:
+        """Tell every asked trial numbered up to ``last``, in order; False if one is running."""
+        for number in sorted(n for n in self._asked if n <= last):
+            record = self._finished.pop(number, None)
+            if record is None:
+                return False
+            trial = self._asked.pop(number)
+            self.strategy.tell(trial, _minimised(record.observation, self.directions))
+        return True
+
+    def _out_of_budget(self) -> bool:
+        if self.n_trials is not None and self._started >= self.n_trials:
+            return True
+        return self.deadline is not None and time.monotonic() >= self.deadline
+
+
+# ---------------------------------------------------------------------------
+# helpers
+# ---------------------------------------------------------------------------
+
+
+def _sign(direction: str) -> float:
+    return -1.0 if direction == "maximize" else 1.0
+
+
+def _signed(objectives: Sequence[float], signs: Sequence[float]) -> tuple[float, ...]:
+    if len(signs) == 1:
+        signs = list(signs) * len(objectives)
+    return tuple(s * v for s, v in zip(signs, objectives, strict=True))
+
+
+def _minimised(observation: Observation, directions: tuple[str, ...]) -> Observation:
+    """The observation as the strategy sees it: every objective to be minimised."""
+    if observation.status != "ok" or all(d == "minimize" for d in directions):
+        return observation
+    signed = _signed(observation.objectives, [_sign(d) for d in directions])
+    if observation.values is not None:
+        return dataclasses.replace(observation, values=signed)
+    return dataclasses.replace(observation, value=signed[0])
+
+
+def _top_fidelity(
+    trials: Iterable[tuple[Trial, Observation, str | None]],
+) -> list[tuple[Trial, Observation]]:
+    ok = [(t, o) for t, o, _ in trials if o.finite]
+    if not ok:
+        return []
+    top = max(1.0 if t.fidelity is None else t.fidelity for t, _ in ok)
+    return [
+        (t, o) for t, o in ok if math.isclose(1.0 if t.fidelity is None else t.fidelity, top)
+    ]
+
+
+def _result(
+    trials: list[tuple[Trial, Observation, str | None]],
+    directions: tuple[str, ...],
+    study: str,
+    strategy: Strategy,
+) -> OptimizeResult:
+    best_trial = best_value = best_config = None
+    candidates = [(t, o) for t, o in _top_fidelity(trials) if o.value is not None]
+    if candidates and len(directions) == 1:
+        sign = _sign(directions[0])
+        trial, obs = min(candidates, key=lambda p: (sign * p[1].value, p[0].number))
+        best_trial, best_value, best_config = trial, obs.value, dict(trial.config)
+    return OptimizeResult(best_config, best_value, best_trial, trials, directions, study,
+                          strategy)
+
+
+def _build_strategy(
+    strategy: str | Strategy | Callable[..., Strategy], space: Space, seed: int | None
+) -> Strategy:
+    if isinstance(strategy, Strategy):
+        if strategy.space != space:
+            raise ValueError("the strategy given searches another space than `space`")
+        return strategy
+    if isinstance(strategy, str):
+        cls = STRATEGIES.get(strategy.lower())
+        if cls is None:
+            raise ValueError(
+                f"unknown strategy {strategy!r}; known: {sorted(STRATEGIES)}, or give a "
+                "Strategy or a factory(space, seed=...)"
+            )
+        return cls(space, seed=seed)
+    if callable(strategy):
+        built = strategy(space, seed=seed)
+        if not isinstance(built, Strategy):
+            raise TypeError(
+                f"the strategy factory must return a search.Strategy, got "
+                f"{type(built).__name__}"
+            )
+        return built
+    raise TypeError(
+        f"strategy must be a name, a Strategy or a factory, got {type(strategy).__name__}"
+    )
+
+
+def _takes_fidelity(objective: Callable[..., Any]) -> bool:
+    """Whether the objective accepts ``(config, fidelity)``; TypeError if not even ``config``."""
+    try:
+        parameters = list(inspect.signature(objective).parameters.values())
+    except (TypeError, ValueError):  # builtins without a signature: assume config only
+        return False
+    if any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in parameters):
+        return True
+    positional = [
+        p for p in parameters
+        if p.kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    ]
+    if not positional:
+        raise TypeError("objective must take the configuration as its first argument")
+    required = [p for p in positional if p.default is inspect.Parameter.empty]
+    if len(required) > 2:
+        raise TypeError(
+            f"objective takes {len(required)} required arguments; it must take (config) "
+            "or (config, fidelity)"
+        )
+    return len(positional) >= 2
+
+
+def _check_count(n_trials: Any) -> int | None:
+    if n_trials is None:
+        return None
+    if isinstance(n_trials, bool) or not isinstance(n_trials, (int, np.integer)) or n_trials < 1:
+        raise ValueError(f"n_trials must be an integer >= 1 or None, got {n_trials!r}")
+    return int(n_trials)
+
+
+def _check_timeout(timeout: Any) -> float | None:
+    if timeout is None:
+        return None
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float, np.number)):
+        raise ValueError(f"timeout must be a number of seconds > 0 or None, got {timeout!r}")
+    if not float(timeout) > 0:
+        raise ValueError(f"timeout must be a number of seconds > 0 or None, got {timeout!r}")
+    return float(timeout)
+
+
+def _check_directions(direction: Any) -> tuple[str, ...]:
+    items = [direction] if isinstance(direction, str) else direction
+    if not isinstance(items, Sequence) or not items:
+        raise ValueError(
+            f"direction must be 'minimize', 'maximize' or a list of them, got {direction!r}"
+        )
+    out = []
+    for item in items:
+        if item not in _DIRECTIONS:
+            raise ValueError(
+                f"direction must be 'minimize' or 'maximize', got {item!r}"
+            )
+        out.append(item)
+    return tuple(out)
+
+
+def _check_catch(catch: Any) -> tuple[type[BaseException], ...]:
+    items = catch if isinstance(catch, tuple) else (catch,)
+    for item in items:
+        if not (isinstance(item, type) and issubclass(item, BaseException)):
+            raise ValueError(f"catch must hold exception classes, got {item!r}")
+    return items
+
+
+def _effective_n_jobs(n_jobs: int) -> int:
+    if n_jobs == 1:
+        return 1
+    from joblib import effective_n_jobs
+
+    return max(1, int(effective_n_jobs(int(n_jobs))))

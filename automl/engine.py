@@ -272,11 +272,12 @@ def leaderboard(records: Sequence[TrialRecord], metric: Metric) -> pd.DataFrame:
         metric.name: r.score,
         "status": r.status,
         "duration_s": round(r.duration, 3),
+        "fidelity": r.fidelity,
         "fold_std": float(np.std(r.fold_scores)) if r.fold_scores else None,
         "params": r.params,
         "error": r.error,
     } for r in records]
-    columns = ["trial", "model", metric.name, "status", "duration_s", "fold_std",
+    columns = ["trial", "model", metric.name, "status", "duration_s", "fidelity", "fold_std",
                "params", "error"]
     table = pd.DataFrame(rows, columns=columns)
     if table.empty:
@@ -296,7 +297,7 @@ def add_ensemble_row(board: pd.DataFrame, final: Any, metric: Metric) -> pd.Data
     if not final.is_ensemble:
         return board
     row = {"trial": -1, "model": "ensemble", metric.name: final.score, "status": "ok",
-           "duration_s": None, "fold_std": None,
+           "duration_s": None, "fidelity": None, "fold_std": None,
            "params": {int(n): round(w, 4) for n, w in final.weights.items()}, "error": None}
     table = pd.concat([board.drop(columns="rank"), pd.DataFrame([row])], ignore_index=True)
     scores = board[metric.name].astype(float)

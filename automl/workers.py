@@ -3,12 +3,13 @@
 A pool takes trial jobs and hands back finished ``TrialRecord`` objects. The
 work of one trial is :func:`evaluate_trial`, the same function everywhere.
 
-* :class:`InProcessPool` runs one trial at a time in the caller; a trial's time
-  limit is checked between folds.
-* :class:`ProcessPool` runs ``n`` trials at once, each slot a single-worker
-  loky executor (joblib's process backend). A trial past its hard deadline, or
-  whose process dies, has its worker killed and replaced; the trial is recorded
-  as ``timeout`` or ``failed`` and the other slots go on.
+* :class:`ProcessPool` (the default, also for ``n_jobs=1``) runs ``n`` trials at
+  once, each slot a single-worker loky executor (joblib's process backend). A
+  trial past its hard deadline, or whose process dies, has its worker killed and
+  replaced; the trial is recorded as ``timeout`` or ``failed`` and the other
+  slots go on. Idle workers are kept for the next search of the process.
+* :class:`InProcessPool` (``backend="inprocess"``) runs one trial at a time in
+  the caller, for debugging; a trial's time limit is only checked between folds.
 * :class:`DaskPool` submits trials to a ``dask.distributed.Client``. Dask
   cannot kill a running task: a trial past its deadline is recorded as a
   timeout and abandoned (its result ignored).
@@ -20,6 +21,7 @@ import logging
 import math
 import os
 import pickle
+import sys
 import tempfile
 import time
 import traceback
@@ -70,11 +72,13 @@ def evaluate_trial(job: TrialJob, data: TrialData) -> TrialRecord:
     spec = data.specs[job.model]
     record = TrialRecord(number=job.number, model=job.model, params=dict(job.params),
                          status="ok", fidelity=job.fidelity)
+    params, row_fraction = apply_fidelity(spec, job.params, job.fidelity)
     try:
         evaluation = cross_validate(
-            lambda: spec.build(dict(job.params), data.ctx),
+            lambda: spec.build(params, data.ctx),
             data.X, data.y, data.splits, data.metric, data.ctx.n_classes,
-            deadline=started + job.time_limit,
+            deadline=started + job.time_limit, train_fraction=row_fraction,
+            seed=data.ctx.seed,
         )
     except TrialTimeout as exc:
         record.status, record.error = "timeout", str(exc)
@@ -93,6 +97,34 @@ def evaluate_trial(job: TrialJob, data: TrialData) -> TrialRecord:
             record.status, record.error = "failed", "the metric is NaN or infinite"
     record.duration = time.monotonic() - started
     return record
+
+
+def apply_fidelity(spec: ModelSpec, params: Mapping[str, Any],
+                   fidelity: float | None) -> tuple[dict[str, Any], float]:
+    """Turn a fidelity fraction into the spec's cost knob, or a fraction of training rows.
+
+    A spec that declares a ``Fidelity`` gets its parameter set to
+    ``low + (high - low) * fidelity`` (rounded when both bounds are integers);
+    any other spec trains on that fraction of each training fold.
+
+    Returns
+    -------
+    params : dict
+        The configuration to build.
+    row_fraction : float
+        Share of training rows to fit on (1.0: all).
+    """
+    params = dict(params)
+    if fidelity is None:
+        return params, 1.0
+    knob = spec.fidelity
+    if knob is None:
+        return params, float(fidelity)
+    value = knob.low + (knob.high - knob.low) * float(fidelity)
+    if float(knob.low).is_integer() and float(knob.high).is_integer():
+        value = int(round(value))
+    params[knob.param] = value
+    return params, 1.0
 
 
 class InProcessPool:
@@ -123,6 +155,11 @@ class InProcessPool:
 
 
 _WORKER_CACHE: dict[str, TrialData] = {}
+"""Worker side: the data of the current search, loaded once per process."""
+
+_EXECUTORS: dict[tuple[Any, int], Any] = {}
+"""Caller side: single-worker loky executors per (thread settings, slot), reused across
+searches so that worker start-up (imports) is paid once per process."""
 
 
 def _evaluate_from_file(job: TrialJob, path: str) -> TrialRecord:
@@ -162,11 +199,12 @@ class ProcessPool:
         handle, self._path = tempfile.mkstemp(prefix="automl-data-", suffix=".pkl")
         with os.fdopen(handle, "wb") as out:  # cloudpickle: specs may hold lambdas
             cloudpickle.dump(data, out)
-        self._executors: list[Any] = [None] * n_workers
         self._running: dict[int, _Running] = {}
         self._env = {"OMP_NUM_THREADS": str(data.ctx.n_threads),
                      "OPENBLAS_NUM_THREADS": str(data.ctx.n_threads),
                      "MKL_NUM_THREADS": str(data.ctx.n_threads)}
+        # workers inherit sys.path when they start: a changed path needs new workers
+        self._key = (tuple(sorted(self._env.items())), tuple(sys.path))
 
     @property
     def running(self) -> int:
@@ -176,9 +214,11 @@ class ProcessPool:
     def _executor(self, slot: int) -> Any:
         from joblib.externals.loky import ProcessPoolExecutor
 
-        if self._executors[slot] is None:
-            self._executors[slot] = ProcessPoolExecutor(max_workers=1, env=self._env)
-        return self._executors[slot]
+        executor = _EXECUTORS.get((self._key, slot))
+        if executor is None:
+            executor = ProcessPoolExecutor(max_workers=1, env=self._env)
+            _EXECUTORS[(self._key, slot)] = executor
+        return executor
 
     def submit(self, job: TrialJob) -> None:
         """Start ``job`` on a free slot."""
@@ -217,14 +257,17 @@ class ProcessPool:
             return _lost(run, "failed", f"worker process died: {type(exc).__name__}: {exc}")
 
     def _kill(self, slot: int) -> None:
-        executor, self._executors[slot] = self._executors[slot], None
+        executor = _EXECUTORS.pop((self._key, slot), None)
         if executor is not None:
             executor.shutdown(wait=False, kill_workers=True)
 
     def close(self) -> None:
-        """Stop every worker and remove the shared data file."""
-        for slot in range(self.slots):
-            self._kill(slot)
+        """Stop trials still running (their workers are killed) and remove the data file.
+
+        Idle workers stay alive for the next search of this process.
+        """
+        for run in self._running.values():
+            self._kill(run.slot)
         self._running.clear()
         try:
             os.unlink(self._path)
@@ -335,8 +378,11 @@ def make_pool(data: TrialData, n_jobs: int, backend: str) -> Any:
             raise ValueError("backend='dask' found no Dask client; create one first, e.g. "
                              "dask.distributed.Client(LocalCluster())") from None
         return DaskPool(data, client, None if n_jobs == -1 else workers)
-    if backend not in ("auto", "processes"):
-        raise ValueError(f"unknown backend {backend!r}; use 'auto', 'processes' or 'dask'")
-    if backend == "auto" and workers == 1:
+    if backend not in ("auto", "processes", "inprocess"):
+        raise ValueError(f"unknown backend {backend!r}; use 'auto', 'processes', "
+                         "'inprocess' or 'dask'")
+    if backend == "inprocess":
+        if workers != 1:
+            raise ValueError("backend='inprocess' runs one trial at a time; use n_jobs=1")
         return InProcessPool(data)
     return ProcessPool(data, workers)

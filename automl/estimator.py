@@ -19,7 +19,7 @@ from sklearn.utils.validation import check_is_fitted
 from automl.data import Dataset, check_rare_classes, data_fingerprint, validate_training_data
 from automl.engine import Budget, Search, add_ensemble_row, join_spaces, leaderboard
 from automl.evaluation import make_splits
-from automl.final import build_final, ranked, refit_seconds
+from automl.final import FinalReserve, build_final, ranked
 from automl.metrics import DEFAULT_METRICS, Metric
 from automl.progress import ProgressPrinter
 from automl.records import TrialRecord
@@ -196,7 +196,7 @@ class AutoML(BaseEstimator):
                 specs, strategy, metric, pool,
                 Budget(remaining, self.max_trials, trial_limit), store=store,
                 loaded=loaded,
-                reserve=lambda records: self._refit_reserve(records, metric),
+                reserve=FinalReserve(metric, data.y, self.ensemble_size),
                 on_trial=progress,
             )
             records = search.run()
@@ -328,11 +328,6 @@ class AutoML(BaseEstimator):
         if self.early_stopping:
             return SuccessiveHalving(space, seed=seed, base=factory)
         return factory(space, seed=seed)
-
-    @staticmethod
-    def _refit_reserve(records: Sequence[TrialRecord], metric: Metric) -> float:
-        """Seconds kept for refitting: the expected refits of the two best trials."""
-        return sum(refit_seconds(r) for r in ranked(records, metric)[:2])
 
     # -- predict -------------------------------------------------------------------------
 

@@ -31,6 +31,9 @@ logger = logging.getLogger(__name__)
 REFIT_MARGIN = 1.5
 """Refitting on all rows is budgeted at this multiple of one fold's fit time."""
 
+POOL_TOP = 10
+POOL_PER_MODEL = 3
+
 
 @dataclass
 class FinalModel:
@@ -78,6 +81,67 @@ def ranked(records: Sequence[TrialRecord], metric: Metric) -> list[TrialRecord]:
     return sorted(ok, key=lambda r: (metric.to_loss(r.score), r.number))
 
 
+class FinalReserve:
+    """Seconds to keep free at the end of the search for building the final model.
+
+    The refits of the best trial and of the best trial of every other model
+    family (the likely ensemble members), plus the greedy selection itself,
+    estimated from one timed metric call.
+
+    Parameters
+    ----------
+    metric : Metric
+        The search metric.
+    y : numpy.ndarray
+        Encoded training target.
+    ensemble_size : int
+        Greedy selection steps (0: no ensemble).
+    """
+
+    def __init__(self, metric: Metric, y: np.ndarray, ensemble_size: int) -> None:
+        self.metric, self.y, self.ensemble_size = metric, y, ensemble_size
+        self._metric_seconds: float | None = None
+
+    def __call__(self, records: Sequence[TrialRecord]) -> float:
+        """Seconds to reserve given the trials so far."""
+        candidates = ranked(records, self.metric)
+        if not candidates:
+            return 0.0
+        if self.ensemble_size == 0:
+            return refit_seconds(candidates[0])
+        family_best: dict[str, TrialRecord] = {}
+        for record in candidates:
+            family_best.setdefault(record.model, record)
+        refits = sum(refit_seconds(r) for r in family_best.values())
+        pool = len(ensemble_pool(candidates))
+        return refits + pool * self.ensemble_size * self._time_metric(candidates[0])
+
+    def _time_metric(self, record: TrialRecord) -> float:
+        if self._metric_seconds is None:
+            rows = np.all(np.isfinite(record.oof.reshape(len(self.y), -1)), axis=1)
+            started = time.perf_counter()
+            self.metric(self.y[rows], record.oof[rows].astype(float))
+            self._metric_seconds = time.perf_counter() - started
+        return self._metric_seconds
+
+
+def ensemble_pool(candidates: Sequence[TrialRecord], top: int = POOL_TOP,
+                  per_model: int = POOL_PER_MODEL) -> list[TrialRecord]:
+    """The trials greedy selection may choose from, best first.
+
+    The ``top`` best trials overall plus the ``per_model`` best of every model
+    family: near-copies of one strong configuration add little, other families
+    add the diversity an ensemble feeds on.
+    """
+    chosen: dict[int, TrialRecord] = {r.number: r for r in candidates[:top]}
+    counts: dict[str, int] = {}
+    for record in candidates:
+        if counts.get(record.model, 0) < per_model:
+            chosen.setdefault(record.number, record)
+            counts[record.model] = counts.get(record.model, 0) + 1
+    return [r for r in candidates if r.number in chosen]
+
+
 def build_final(
     records: Sequence[TrialRecord],
     X: pd.DataFrame,
@@ -119,9 +183,10 @@ def build_final(
         return FinalModel(fitted, {number: 1.0}, ctx.n_classes, float("nan")), None
     ensemble = None
     if ensemble_size > 0 and len(candidates) > 1:
+        pool = ensemble_pool(candidates)
         try:
-            ensemble = select_ensemble(candidates, y, metric, size=ensemble_size,
-                                       device=ctx.device)
+            ensemble = select_ensemble(pool, y, metric, size=ensemble_size,
+                                       max_models=len(pool), device=ctx.device)
         except ValueError as exc:
             logger.warning("no ensemble: %s", exc)
     by_number = {r.number: r for r in candidates}

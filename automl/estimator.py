@@ -378,11 +378,14 @@ class AutoML(BaseEstimator):
         return save(self, path)
 
     @staticmethod
-    def load(path: Any) -> AutoML:
-        """Load a model saved with :meth:`save`."""
+    def load(path: Any, trusted: Sequence[str] = ()) -> AutoML:
+        """Load a model saved with :meth:`save` (no code from the file is executed).
+
+        ``trusted`` names extra types to allow, for files from a trusted source.
+        """
         from automl.persistence import load
 
-        return load(path)
+        return load(path, trusted)
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()

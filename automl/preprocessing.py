@@ -319,7 +319,7 @@ class CategoricalDtypeEncoder(TransformerMixin, BaseEstimator):
 
     Attributes
     ----------
-    categories_ : dict of str to pandas.Index
+    categories_ : dict of str to list of str
         Categories kept for each categorical column, sorted. A column without
         any value in ``fit`` gets the single placeholder
         :data:`MISSING_CATEGORY`, which no value maps to.
@@ -392,7 +392,8 @@ class CategoricalDtypeEncoder(TransformerMixin, BaseEstimator):
                 kept = list(counts.index)
             # XGBoost rejects a Categorical without categories; a placeholder
             # that no value takes keeps an all-missing column all-missing.
-            categories[name] = pd.Index(sorted(kept) or [MISSING_CATEGORY], dtype=object)
+            # a plain list: safe persistence (skops) stores no pandas objects
+            categories[name] = [str(v) for v in sorted(kept)] or [MISSING_CATEGORY]
 
         self.categories_ = categories
         self.categorical_columns_ = cats
@@ -426,7 +427,7 @@ class CategoricalDtypeEncoder(TransformerMixin, BaseEstimator):
             out[name] = pd.to_numeric(X[name], errors="coerce").astype(np.float64).to_numpy()
         for name in self.categorical_columns_:
             values = _categorical_as_object(X[[name]])[name]
-            categories = self.categories_[name]
+            categories = pd.Index(self.categories_[name], dtype=object)
             codes = categories.get_indexer(values)  # -1: missing, unseen or merged away
             dtype = pd.CategoricalDtype(categories, ordered=False)
             out[name] = pd.Categorical.from_codes(codes, dtype=dtype)

@@ -174,7 +174,32 @@ def test_save_load_round_trip_and_tamper_detection(tmp_path):
     model.save(tmp_path / "m")
     loaded = AutoML.load(tmp_path / "m")
     assert (loaded.predict(X_test) == model.predict(X_test)).all()
-    with open(tmp_path / "m" / "model.joblib", "ab") as handle:
+    assert loaded.leaderboard().equals(model.leaderboard())
+    with open(tmp_path / "m" / "model.skops", "ab") as handle:
         handle.write(b"tampered")
     with pytest.raises(ValueError, match="was altered or corrupted"):
         AutoML.load(tmp_path / "m")
+
+
+def test_load_refuses_untrusted_types_and_never_runs_them(tmp_path):
+    """A file holding a type outside the allow-list is refused before anything is built."""
+    import fractions
+    import hashlib
+    import json
+
+    import skops.io as sio
+
+    X, y = messy_table()
+    model = AutoML(time_budget=120, max_trials=2, random_state=0, models=FAST).fit(X, y)
+    model.save(tmp_path / "m")
+    # swap in an object whose type is outside the allow-list
+    sio.dump({"model": model, "evil": fractions.Fraction(1, 3)},
+             tmp_path / "m" / "model.skops")
+    meta_path = tmp_path / "m" / "metadata.json"
+    meta = json.loads(meta_path.read_text())
+    meta["sha256"] = hashlib.sha256((tmp_path / "m" / "model.skops").read_bytes()).hexdigest()
+    meta_path.write_text(json.dumps(meta))
+    with pytest.raises(ValueError, match=r"not trusted: \['fractions.Fraction'\]"):
+        AutoML.load(tmp_path / "m")
+    loaded = AutoML.load(tmp_path / "m", trusted=["fractions.Fraction"])
+    assert (loaded["model"].predict(X) == model.predict(X)).all()

@@ -26,7 +26,9 @@ def _add_search_options(parser: argparse.ArgumentParser, default_budget: float) 
     parser.add_argument("--cv", default="auto",
                         help="folds, a holdout fraction, 'holdout' or 'auto' (default)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
-    parser.add_argument("--quiet", action="store_true", help="no per-trial progress")
+    parser.add_argument("--verbose", type=int, choices=(0, 1, 2), default=1,
+                        help="0: silent, 1: live status line on a terminal (default), "
+                             "2: a line per trial")
 
 
 def _cv(value: str) -> int | float | str:
@@ -43,7 +45,7 @@ def _make_automl(args: argparse.Namespace):  # noqa: ANN202 - AutoML is imported
         time_budget=args.time_budget, max_trials=args.max_trials, task=args.task,
         metric=args.metric, models=args.models.split(",") if args.models else None,
         strategy=args.strategy, cv=_cv(args.cv), random_state=args.seed,
-        verbose=0 if args.quiet else 1,
+        verbose=args.verbose,
     )
 
 

@@ -82,7 +82,8 @@ class AutoML(BaseEstimator):
     random_state : int, optional
         Seed of the resampling, the strategy and the models.
     verbose : int, default=0
-        1 prints a line per trial to stderr.
+        1 shows a live status line on stderr when it is a terminal; 2 prints a
+        line per trial.
     ensemble_size : int, default=50
         Steps of greedy ensemble selection (Caruana et al. 2004) over the best
         trials' out-of-fold predictions; 0 keeps the best single trial.
@@ -179,8 +180,8 @@ class AutoML(BaseEstimator):
         trial_limit = self.trial_time_limit
         if trial_limit is None:
             trial_limit = float(self.time_budget) / 3
-        progress = ProgressPrinter(metric, self.time_budget, stream=sys.stderr) \
-            if self.verbose else None
+        progress = ProgressPrinter(metric, self.time_budget, stream=sys.stderr,
+                                   verbose=self.verbose) if self.verbose else None
         store = TrialStore(self.storage, self.study)
         pool = None
         try:

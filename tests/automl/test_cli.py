@@ -21,7 +21,7 @@ def test_fit_predict_leaderboard_round_trip(train_csv, tmp_path, capsys):
     out_dir = tmp_path / "model"
     code = main(["fit", str(train_csv), "--target", "label", "--time-budget", "20",
                  "--max-trials", "3", "--models", "logistic_regression,random_forest",
-                 "--output", str(out_dir)])
+                 "--output", str(out_dir), "--verbose", "2"])
     assert code == 0
     captured = capsys.readouterr()
     assert "model saved to" in captured.out

@@ -109,10 +109,11 @@ def test_failing_model_is_recorded_and_search_goes_on(monkeypatch):
     assert model.best_trial_.model == "logistic_regression"
 
 
-def test_time_budget_is_respected():
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_time_budget_is_respected(n_jobs):
     X, y = load_breast_cancer(return_X_y=True)
     started = time.monotonic()
-    model = AutoML(time_budget=8, random_state=0).fit(X, y)
+    model = AutoML(time_budget=8, random_state=0, n_jobs=n_jobs).fit(X, y)
     elapsed = time.monotonic() - started
     assert elapsed <= 8 * 1.05 + 2, elapsed
     assert len(model.trials_) >= 3

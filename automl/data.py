@@ -17,6 +17,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from automl.modalities import MODALITIES, SCHEMAS, detect_modality
+
 TASKS = ("binary", "multiclass", "regression")
 TASK_ALIASES = {"classification": None, "auto": None}
 MAX_CLASSES_FOR_INTEGER_TARGET = 20
@@ -43,6 +45,12 @@ class Schema:
     numeric: tuple[str, ...]
     categorical: tuple[str, ...]
     from_array: bool
+    modality: str = "tabular"
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        """``(n_columns,)``."""
+        return (len(self.columns),)
 
     @classmethod
     def infer(cls, X: pd.DataFrame, from_array: bool) -> Schema:
@@ -91,23 +99,24 @@ class Dataset:
 
     Attributes
     ----------
-    X : pandas.DataFrame
-        Features in training form.
+    X : pandas.DataFrame, numpy.ndarray or list
+        Features in training form: a DataFrame for tables, else the
+        modality's canonical form (see ``automl.modalities``).
     y : numpy.ndarray
         Encoded labels (int, classification) or float targets (regression).
     task : str
         ``"binary"``, ``"multiclass"`` or ``"regression"``.
     classes : numpy.ndarray or None
         The user's class labels, in encoding order.
-    schema : Schema
-        Column kinds, reused at predict time.
+    schema : Schema or a modality schema
+        What predict-time input must match.
     """
 
-    X: pd.DataFrame
+    X: Any
     y: np.ndarray
     task: str
     classes: np.ndarray | None
-    schema: Schema
+    schema: Any
 
     @property
     def n_classes(self) -> int | None:
@@ -270,8 +279,20 @@ def resolve_task(task: str | None, y: np.ndarray) -> str:
     return detected
 
 
-def validate_training_data(X: Any, y: Any, task: str | None = None) -> Dataset:
+def validate_training_data(X: Any, y: Any, task: str | None = None,
+                           modality: str | None = None) -> Dataset:
     """Validate ``X`` and ``y`` and return the training ``Dataset``.
+
+    Parameters
+    ----------
+    X : table, images, sequences or texts
+        See ``automl.modalities`` for the accepted forms.
+    y : array-like
+        One target per row.
+    task : str, optional
+        Inferred from ``y`` when None.
+    modality : str, optional
+        ``"tabular"``, ``"image"``, ``"sequence"`` or ``"text"``; detected when None.
 
     Raises
     ------
@@ -281,29 +302,21 @@ def validate_training_data(X: Any, y: Any, task: str | None = None) -> Dataset:
     """
     if X is None:
         raise ValueError("X is None; pass a table of features")
-    frame, from_array = as_frame(X)
-    if frame.shape[1] == 0:
-        raise ValueError(f"X is empty: 0 feature(s) (shape={frame.shape}) while a minimum "
-                         "of 1 is required; pass at least one column")
-    if frame.shape[0] == 0:
-        raise ValueError(f"X is empty: 0 sample(s) (shape={frame.shape}) while a minimum "
-                         "of 2 is required; pass rows to learn from")
+    features, schema = _features(X, modality)
     if y is None:
         raise ValueError("AutoML requires y to be passed, but the target y is None; "
                          "pass the target values")
     target = _target_values(y)
-    if len(target) != len(frame):
+    if len(target) != len(features):
         raise ValueError(
-            f"X has {len(frame)} rows but y has {len(target)} values; "
+            f"X has {len(features)} rows but y has {len(target)} values; "
             "pass one target per row"
         )
     _check_target_missing(target)
-    if len(frame) < 2:
-        raise ValueError(f"X has {len(frame)} sample(s) (n_samples={len(frame)}); "
+    if len(features) < 2:
+        raise ValueError(f"X has {len(features)} sample(s) (n_samples={len(features)}); "
                          "at least 2 are needed to train and validate")
     resolved = resolve_task(task, target)
-    schema = Schema.infer(frame, from_array)
-    features = schema.transform(frame)
     if resolved == "regression":
         return Dataset(features, target.astype(float), resolved, None, schema)
     classes, encoded = np.unique(_comparable(target), return_inverse=True)
@@ -314,6 +327,27 @@ def validate_training_data(X: Any, y: Any, task: str | None = None) -> Dataset:
             "classes (or use task='regression' for a numeric target)"
         )
     return Dataset(features, encoded.astype(np.int64), resolved, classes, schema)
+
+
+def _features(X: Any, modality: str | None) -> tuple[Any, Any]:
+    """The canonical features of ``X`` and the schema that reproduces them."""
+    if modality is None:
+        modality = detect_modality(X)
+    if modality not in MODALITIES:
+        raise ValueError(f"unknown modality {modality!r}; known modalities: "
+                         f"{', '.join(MODALITIES)}")
+    if modality != "tabular":
+        schema = SCHEMAS[modality].infer(X)
+        return schema.transform(X), schema
+    frame, from_array = as_frame(X)
+    if frame.shape[1] == 0:
+        raise ValueError(f"X is empty: 0 feature(s) (shape={frame.shape}) while a minimum "
+                         "of 1 is required; pass at least one column")
+    if frame.shape[0] == 0:
+        raise ValueError(f"X is empty: 0 sample(s) (shape={frame.shape}) while a minimum "
+                         "of 2 is required; pass rows to learn from")
+    schema = Schema.infer(frame, from_array)
+    return schema.transform(frame), schema
 
 
 def _comparable(y: np.ndarray) -> np.ndarray:

@@ -42,6 +42,9 @@ class AutoML(BaseEstimator):
         leaderboard is then reproducible).
     task : {"binary", "multiclass", "classification", "regression"}, optional
         Inferred from ``y`` when None.
+    modality : {"tabular", "image", "sequence", "text"}, optional
+        Detected from ``X`` when None (see ``automl.modalities``; a 3-D array
+        is read as grey images when square or uint8, else as sequences).
     metric : str, optional
         A registered metric (``accuracy``, ``balanced_accuracy``, ``roc_auc``,
         ``log_loss``, ``f1``, ``rmse``, ``mae``, ``r2`` or a plugin's). Defaults to
@@ -114,6 +117,7 @@ class AutoML(BaseEstimator):
         time_budget: float = 60.0,
         max_trials: int | None = None,
         task: str | None = None,
+        modality: str | None = None,
         metric: str | None = None,
         models: Sequence[str] | None = None,
         strategy: Any = "bayesian",
@@ -132,6 +136,7 @@ class AutoML(BaseEstimator):
         self.time_budget = time_budget
         self.max_trials = max_trials
         self.task = task
+        self.modality = modality
         self.metric = metric
         self.models = models
         self.strategy = strategy
@@ -162,16 +167,20 @@ class AutoML(BaseEstimator):
         started = time.monotonic()
         self._check_params()
         registry = get_registry()
-        data = validate_training_data(X, y, self.task)
+        data = validate_training_data(X, y, self.task, self.modality)
         if data.classes is not None:
             check_rare_classes(data.y, data.classes)
         metric = self._resolve_metric(registry, data.task)
         seed = self._seed()
+        tabular = data.schema.modality == "tabular"
         ctx = Context(
-            task=data.task, n_rows=len(data.X), n_features=data.X.shape[1],
-            n_classes=data.n_classes, numeric_columns=data.schema.numeric,
-            categorical_columns=data.schema.categorical, seed=seed,
+            task=data.task, n_rows=len(data.X),
+            n_features=int(np.prod(data.schema.input_shape)),
+            n_classes=data.n_classes,
+            numeric_columns=data.schema.numeric if tabular else (),
+            categorical_columns=data.schema.categorical if tabular else (), seed=seed,
             n_threads=self._threads_per_trial(), device=self.device,
+            modality=data.schema.modality, input_shape=data.schema.input_shape,
         )
         specs = self._resolve_models(registry, ctx)
         strategy = self._make_strategy(registry, specs, seed)
@@ -225,9 +234,11 @@ class AutoML(BaseEstimator):
         self.metric_ = metric.name
         self.trials_ = records
         self.schema_ = data.schema
-        self.n_features_in_ = data.X.shape[1]
-        if not data.schema.from_array:
-            self.feature_names_in_ = np.asarray(data.schema.columns, dtype=object)
+        self.modality_ = data.schema.modality
+        if self.modality_ == "tabular":
+            self.n_features_in_ = data.X.shape[1]
+            if not data.schema.from_array:
+                self.feature_names_in_ = np.asarray(data.schema.columns, dtype=object)
         if data.classes is not None:
             self.classes_ = data.classes
 
@@ -332,7 +343,7 @@ class AutoML(BaseEstimator):
 
     # -- predict -------------------------------------------------------------------------
 
-    def _transform(self, X: Any) -> pd.DataFrame:
+    def _transform(self, X: Any) -> Any:
         check_is_fitted(self, "final_")
         return self.schema_.transform(X)
 

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from automl.metrics import Metric
+from automl.modalities import take
 
 logger = logging.getLogger(__name__)
 
@@ -165,9 +166,9 @@ def cross_validate(
             warnings.simplefilter("ignore", category=UserWarning)
             warnings.filterwarnings("ignore", category=FutureWarning)
             _silence_convergence_warnings()
-            estimator.fit(X.iloc[train], y[train])
+            estimator.fit(take(X, train), y[train])
             fit_time += time.perf_counter() - started
-            prediction = predict_matrix(estimator, X.iloc[valid], n_classes)
+            prediction = predict_matrix(estimator, take(X, valid), n_classes)
         if not np.all(np.isfinite(prediction)):
             raise ValueError("the model predicted NaN or infinite values")
         oof[valid] = prediction

@@ -68,7 +68,10 @@ class Context:
     device : str
         ``"cpu"`` or ``"cuda"`` for torch models.
     modality : str
-        ``"tabular"`` for tables.
+        ``"tabular"``, ``"image"``, ``"sequence"`` or ``"text"``.
+    input_shape : tuple of int
+        ``(n_columns,)`` for tables, ``(C, H, W)`` for images, ``(F,)`` for
+        sequences, ``()`` for texts.
     """
 
     task: str
@@ -81,6 +84,7 @@ class Context:
     n_threads: int = 1
     device: str = "cpu"
     modality: str = "tabular"
+    input_shape: tuple[int, ...] = ()
 
     @property
     def family(self) -> str:

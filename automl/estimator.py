@@ -171,7 +171,12 @@ class AutoML(BaseEstimator):
         if data.classes is not None:
             check_rare_classes(data.y, data.classes)
         metric = self._resolve_metric(registry, data.task)
-        seed = self._seed()
+        store = TrialStore(self.storage, self.study)
+        try:
+            seed = self._open_study(store, data, metric)
+        except Exception:
+            store.close()
+            raise
         tabular = data.schema.modality == "tabular"
         ctx = Context(
             task=data.task, n_rows=len(data.X),
@@ -182,22 +187,21 @@ class AutoML(BaseEstimator):
             n_threads=self._threads_per_trial(), device=self.device,
             modality=data.schema.modality, input_shape=data.schema.input_shape,
         )
-        specs = self._resolve_models(registry, ctx)
-        strategy = self._make_strategy(registry, specs, seed)
-        splits = make_splits(data.task, data.y, self.cv, seed)
+        try:
+            specs = self._resolve_models(registry, ctx)
+            strategy = self._make_strategy(registry, specs, seed)
+            splits = make_splits(data.task, data.y, self.cv, seed)
+        except Exception:
+            store.close()
+            raise
 
         trial_limit = self.trial_time_limit
         if trial_limit is None:
             trial_limit = float(self.time_budget) / 3
         progress = ProgressPrinter(metric, self.time_budget, stream=sys.stderr,
                                    verbose=self.verbose) if self.verbose else None
-        store = TrialStore(self.storage, self.study)
         pool = None
         try:
-            store.open_study({
-                "data": data_fingerprint(data), "task": data.task, "metric": metric.name,
-                "cv": str(self.cv), "seed": seed,
-            })
             loaded = store.load()
             pool = make_pool(TrialData(data.X, data.y, splits, metric, ctx, specs),
                              self.n_jobs, self.backend)
@@ -273,6 +277,22 @@ class AutoML(BaseEstimator):
         if self.device not in ("auto", "cpu", "cuda") and not str(self.device).startswith(
                 "cuda:"):
             raise ValueError(f"device must be 'auto', 'cpu' or 'cuda', got {self.device!r}")
+
+    def _open_study(self, store: TrialStore, data: Dataset, metric: Metric) -> int:
+        """Open the study and return its seed.
+
+        A resumed study keeps its own seed unless ``random_state`` names one,
+        which must then match.
+        """
+        attributes = {"data": data_fingerprint(data), "task": data.task,
+                      "metric": metric.name, "cv": str(self.cv)}
+        stored = store.study_attributes()
+        if self.random_state is None and stored is not None and "seed" in stored:
+            seed = int(stored["seed"])
+        else:
+            seed = self._seed()
+        store.open_study({**attributes, "seed": seed})
+        return seed
 
     def _seed(self) -> int:
         if self.random_state is None:

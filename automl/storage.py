@@ -105,6 +105,12 @@ class TrialStore:
                 "use a new study name or the same data and settings"
             )
 
+    def study_attributes(self) -> dict[str, Any] | None:
+        """The attributes the study was created with, or None for a new study."""
+        row = self._connection.execute("SELECT attributes FROM studies WHERE name = ?",
+                                       (self.study,)).fetchone()
+        return None if row is None else json.loads(row[0])
+
     def add(self, record: TrialRecord) -> TrialRecord:
         """Commit one finished trial; returns it with the number it was stored under."""
         oof = None if record.oof is None else np.ascontiguousarray(record.oof, np.float32)

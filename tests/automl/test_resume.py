@@ -69,3 +69,16 @@ def test_sigkill_mid_search_loses_no_finished_trial(tmp_path):
         assert after[old.number].params == old.params
         assert after[old.number].score == old.score
     assert sorted(after) == list(range(len(before) + 3))
+
+
+def test_resume_without_random_state_reuses_the_study_seed(tmp_path):
+    X, y = load_breast_cancer(return_X_y=True)
+    db = tmp_path / "runs.db"
+    AutoML(time_budget=120, max_trials=3, models=MODELS, storage=db).fit(X, y)
+    second = AutoML(time_budget=120, max_trials=5, models=MODELS, storage=db).fit(X, y)
+    assert sorted(r.number for r in second.trials_) == list(range(5))
+    import pytest
+
+    with pytest.raises(ValueError, match=r"made with other \['seed'\]"):
+        AutoML(time_budget=60, max_trials=6, models=MODELS, storage=db,
+               random_state=12345).fit(X, y)

@@ -5,7 +5,8 @@ hook, exactly like a third-party plugin:
 
 ``plugins.neural.mlp``
     ``mlp``: a tabular multilayer perceptron with embeddings for categorical
-    columns (classification and regression).
+    columns (classification and regression); its estimators live in
+    ``plugins.neural._mlp_estimators`` and are re-exported there.
 
 ``plugins.neural._training`` holds the one training loop every network of the
 project shares (device choice, mixed precision, AdamW, L1, gradient clipping,

@@ -1,0 +1,488 @@
+"""The ``mlp`` estimators: :class:`TabularMLPClassifier` and :class:`TabularMLPRegressor`.
+
+Numeric columns are median-imputed with missing-value indicators and
+standardised (:func:`automl.preprocessing.tabular_preprocessor`), then clipped
+to ``[-NUMERIC_CLIP, NUMERIC_CLIP]``. Each categorical column gets an
+embedding: its categories seen at least ``min_category_count`` times in
+``fit`` (at most ``max_categories``, the most frequent) get codes ``2..``;
+code 0 is missing and code 1 is rare or unseen at fit time. The embedding
+width grows with the cardinality ``c`` as ``round(1.6 * c ** 0.56)`` (the
+fastai rule: Howard and Gugger, Information 11(2), 2020), capped at
+``max_embedding_dim``. Hidden blocks are
+``Linear -> batch/layer norm -> activation -> dropout``.
+
+Training is :func:`plugins.neural._training.train_network`: AdamW, optional
+L1, gradient clipping at norm 1, a cosine or one-cycle schedule, early
+stopping on a seeded, stratified 10% validation split with the best weights
+restored. Regression targets are standardised for training. The estimators
+keep their fitted state as numpy arrays and plain Python values (the torch
+module is rebuilt from them on demand), so they pickle, travel between worker
+processes and save with skops. Importing this module does not import torch.
+:mod:`plugins.neural.mlp` re-exports the public names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.utils.validation import check_is_fitted
+
+from automl.preprocessing import tabular_preprocessor
+from automl.specs import Context
+
+__all__ = [
+    "MIN_BATCH_ROWS",
+    "MLP_MAX_EPOCHS",
+    "MLP_PATIENCE",
+    "NUMERIC_CLIP",
+    "TabularMLPClassifier",
+    "TabularMLPRegressor",
+]
+
+MLP_MAX_EPOCHS = 200
+"""Most epochs when the config does not set the ``max_epochs`` fidelity (early
+stopping usually ends training much sooner)."""
+
+MLP_PATIENCE = 12
+"""Epochs without a validation improvement before training stops."""
+
+NUMERIC_CLIP = 10.0
+"""Standardised numeric inputs are clipped to this many standard deviations."""
+
+MIN_BATCH_ROWS = 16
+"""Smallest effective batch: ``batch_size`` is lowered to ``n_rows // 8`` (at
+least this) so that a small table still gets several steps per epoch."""
+
+
+def _as_frame(X: Any, columns: Sequence[str] | None = None) -> pd.DataFrame:
+    """``X`` as a DataFrame with string column labels (arrays get ``columns`` or x0, x1, ...)."""
+    if isinstance(X, pd.DataFrame):
+        if all(isinstance(c, str) for c in X.columns):
+            return X
+        return X.set_axis([str(c) for c in X.columns], axis=1)
+    values = np.asarray(X)
+    if values.ndim != 2:
+        raise ValueError(f"X must be 2-dimensional, got shape {values.shape}")
+    names = list(columns) if columns is not None else [f"x{i}" for i in range(values.shape[1])]
+    if len(names) != values.shape[1]:
+        raise ValueError(f"X has {values.shape[1]} columns, expected {len(names)}")
+    return pd.DataFrame(values, columns=names)
+
+
+def _strings(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Values of a categorical column as Python strings, and its missing mask."""
+    missing = column.isna().to_numpy()
+    values = column.astype(object).to_numpy(copy=True)
+    present = ~missing
+    if present.any():
+        values[present] = [v if type(v) is str else str(v) for v in values[present]]
+    values[missing] = None
+    return values, missing
+
+
+def _embedding_dim(cardinality: int, cap: int) -> int:
+    return int(min(cap, max(2, round(1.6 * cardinality ** 0.56))))
+
+
+class _TabularMLP(BaseEstimator):
+    """Shared fit/predict of :class:`TabularMLPClassifier` and :class:`TabularMLPRegressor`."""
+
+    _classification = False
+
+    def __init__(
+        self,
+        *,
+        numeric_columns: Sequence[str] | None = None,
+        categorical_columns: Sequence[str] | None = None,
+        n_layers: int = 2,
+        width: int = 256,
+        dropout: float = 0.1,
+        norm: str = "batch",
+        activation: str = "relu",
+        learning_rate: float = 1e-3,
+        weight_decay: float = 1e-5,
+        batch_size: int = 128,
+        l1: float = 0.0,
+        schedule: str = "cosine",
+        max_epochs: int = MLP_MAX_EPOCHS,
+        patience: int | None = MLP_PATIENCE,
+        validation_fraction: float = 0.1,
+        grad_clip: float | None = 1.0,
+        max_embedding_dim: int = 32,
+        min_category_count: int = 2,
+        max_categories: int = 1000,
+        device: str = "auto",
+        precision: str = "auto",
+        n_threads: int = 1,
+        time_limit: float | None = None,
+        random_state: int | None = 0,
+    ) -> None:
+        self.numeric_columns = numeric_columns
+        self.categorical_columns = categorical_columns
+        self.n_layers = n_layers
+        self.width = width
+        self.dropout = dropout
+        self.norm = norm
+        self.activation = activation
+        self.learning_rate = learning_rate
+        self.weight_decay = weight_decay
+        self.batch_size = batch_size
+        self.l1 = l1
+        self.schedule = schedule
+        self.max_epochs = max_epochs
+        self.patience = patience
+        self.validation_fraction = validation_fraction
+        self.grad_clip = grad_clip
+        self.max_embedding_dim = max_embedding_dim
+        self.min_category_count = min_category_count
+        self.max_categories = max_categories
+        self.device = device
+        self.precision = precision
+        self.n_threads = n_threads
+        self.time_limit = time_limit
+        self.random_state = random_state
+
+    # -- preprocessing ------------------------------------------------------
+
+    def _columns(self, frame: pd.DataFrame) -> tuple[list[str], list[str]]:
+        if self.numeric_columns is None and self.categorical_columns is None:
+            numeric = [c for c in frame.columns
+                       if pd.api.types.is_numeric_dtype(frame[c])
+                       and not pd.api.types.is_bool_dtype(frame[c])]
+            taken = set(numeric)
+            return numeric, [c for c in frame.columns if c not in taken]
+        numeric = [str(c) for c in self.numeric_columns or ()]
+        categorical = [str(c) for c in self.categorical_columns or ()]
+        missing = [c for c in numeric + categorical if c not in frame.columns]
+        if missing:
+            raise ValueError(f"columns {missing} are not in X")
+        return numeric, categorical
+
+    def _fit_preprocessing(self, frame: pd.DataFrame) -> None:
+        numeric, categorical = self._columns(frame)
+        if not numeric and not categorical:
+            raise ValueError("X has no columns to learn from")
+        self.numeric_columns_ = numeric
+        self.categorical_columns_ = categorical
+        self.numeric_transformer_ = None
+        if numeric:
+            ctx = Context(task="regression", n_rows=len(frame), n_features=len(numeric),
+                          numeric_columns=tuple(numeric))
+            self.numeric_transformer_ = tabular_preprocessor(ctx, scale=True)
+            self.numeric_transformer_.fit(frame[numeric])
+        self.categories_: dict[str, list[str]] = {}
+        for name in categorical:
+            values, missing = _strings(frame[name])
+            counts = pd.Series(values[~missing], dtype=object).value_counts()
+            kept = [(int(n), str(v)) for v, n in counts.items()
+                    if n >= max(int(self.min_category_count), 1)]
+            kept.sort(key=lambda item: (-item[0], item[1]))
+            self.categories_[name] = sorted(v for _, v in kept[: int(self.max_categories)])
+
+    def _encode(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        n = len(frame)
+        if self.numeric_transformer_ is not None:
+            numeric = self.numeric_transformer_.transform(frame[self.numeric_columns_])
+            numeric = np.clip(np.asarray(numeric, dtype=np.float64), -NUMERIC_CLIP, NUMERIC_CLIP)
+            numeric = np.nan_to_num(numeric, nan=0.0).astype(np.float32)
+        else:
+            numeric = np.zeros((n, 0), dtype=np.float32)
+        codes = np.zeros((n, len(self.categorical_columns_)), dtype=np.int64)
+        for j, name in enumerate(self.categorical_columns_):
+            values, missing = _strings(frame[name])
+            index = pd.Index(self.categories_[name], dtype=object).get_indexer(values)
+            codes[:, j] = np.where(missing, 0, np.where(index < 0, 1, index + 2))
+        return numeric, codes
+
+    # -- training -----------------------------------------------------------
+
+    def _seed(self) -> int:
+        if isinstance(self.random_state, int | np.integer):
+            return int(self.random_state)
+        return int(np.random.default_rng().integers(2**31 - 1))
+
+    def _encode_target(self, y: np.ndarray) -> tuple[np.ndarray, int]:
+        raise NotImplementedError
+
+    def _settings(self, n_rows: int, seed: int) -> Any:
+        from ._training import TrainSettings
+
+        batch = max(1, min(int(self.batch_size), max(MIN_BATCH_ROWS, n_rows // 8)))
+        return TrainSettings(
+            max_epochs=int(self.max_epochs), batch_size=batch,
+            learning_rate=float(self.learning_rate), weight_decay=float(self.weight_decay),
+            l1=float(self.l1), grad_clip=self.grad_clip, schedule=str(self.schedule),
+            validation_fraction=float(self.validation_fraction), patience=self.patience,
+            time_limit=self.time_limit, device=str(self.device), precision=str(self.precision),
+            seed=seed, n_threads=int(self.n_threads),
+        )
+
+    def fit(self, X: Any, y: Any) -> _TabularMLP:
+        """Fit the preprocessing and train the network.
+
+        Parameters
+        ----------
+        X : pandas.DataFrame or array-like of shape (n_samples, n_features)
+            Numeric columns (float with NaN for missing) and categorical
+            columns (strings with NaN for missing).
+        y : array-like of shape (n_samples,)
+            Class labels, or regression targets.
+
+        Returns
+        -------
+        self
+            The fitted estimator.
+
+        Raises
+        ------
+        ValueError
+            For mismatched or empty inputs, or non-finite regression targets.
+
+        """
+        from ._tabular_net import TabularNet
+        from ._training import train_network
+
+        frame = _as_frame(X)
+        y = np.asarray(y)
+        if y.ndim != 1:
+            y = y.reshape(-1) if y.ndim == 2 and y.shape[1] == 1 else y
+        if y.ndim != 1 or len(y) != len(frame):
+            raise ValueError(f"y must be 1-dimensional with {len(frame)} rows, got {y.shape}")
+        if len(frame) < 2:
+            raise ValueError("need at least 2 rows to fit")
+        self.n_features_in_ = frame.shape[1]
+        if isinstance(X, pd.DataFrame):
+            self.feature_names_in_ = np.asarray(list(frame.columns), dtype=object)
+        elif hasattr(self, "feature_names_in_"):
+            del self.feature_names_in_
+        self._fit_preprocessing(frame)
+        numeric, codes = self._encode(frame)
+        target, n_outputs = self._encode_target(y)
+
+        cardinalities = [len(self.categories_[c]) + 2 for c in self.categorical_columns_]
+        self.net_config_ = {
+            "n_numeric": int(numeric.shape[1]),
+            "cardinalities": cardinalities,
+            "embedding_dims": [_embedding_dim(c, int(self.max_embedding_dim))
+                               for c in cardinalities],
+            "n_layers": int(self.n_layers),
+            "width": int(self.width),
+            "dropout": float(self.dropout),
+            "norm": str(self.norm),
+            "activation": str(self.activation),
+            "n_outputs": int(n_outputs),
+        }
+        config = dict(self.net_config_)
+        result = train_network(
+            lambda: TabularNet(**config), (numeric, codes, target),
+            self._settings(len(frame), self._seed()),
+            task="classification" if self._classification else "regression",
+        )
+        net = result.model.cpu().eval()
+        self.weights_ = {k: v.detach().cpu().numpy().copy() for k, v in net.state_dict().items()}
+        self._net = net
+        self.history_ = [
+            {"epoch": r.epoch, "train_loss": r.train_loss, "val_loss": r.val_loss,
+             "learning_rate": r.learning_rate, "seconds": r.seconds}
+            for r in result.history
+        ]
+        self.n_epochs_ = result.epochs
+        self.best_epoch_ = result.best_epoch
+        self.stop_reason_ = result.stop_reason
+        self.fit_seconds_ = result.seconds
+        self.device_ = result.device
+        return self
+
+    # -- prediction ---------------------------------------------------------
+
+    def _module(self) -> Any:
+        net = self.__dict__.get("_net")
+        if net is None:
+            import torch
+
+            from ._tabular_net import TabularNet
+
+            net = TabularNet(**self.net_config_)
+            net.load_state_dict({k: torch.from_numpy(np.array(v, copy=True))
+                                 for k, v in self.weights_.items()})
+            net.eval()
+            self._net = net
+        return net
+
+    def _outputs(self, X: Any) -> np.ndarray:
+        from ._training import predict_network, resolve_device
+
+        check_is_fitted(self, "weights_")
+        frame = _as_frame(X, getattr(self, "feature_names_in_", None))
+        numeric, codes = self._encode(frame)
+        out = predict_network(
+            self._module(), (numeric, codes), device=resolve_device(self.device, strict=False),
+            n_threads=int(self.n_threads),
+        )
+        return out.astype(np.float64)
+
+    def __getstate__(self) -> dict[str, Any]:
+        """State without the torch module (rebuilt from ``weights_`` when needed)."""
+        state = dict(super().__getstate__())
+        state.pop("_net", None)
+        return state
+
+
+class TabularMLPClassifier(ClassifierMixin, _TabularMLP):
+    """Multilayer perceptron classifier for tables with categorical embeddings.
+
+    See the module docstring for the preprocessing and the training.
+
+    Parameters
+    ----------
+    numeric_columns, categorical_columns : sequence of str, optional
+        Columns of X. Both None: numeric dtypes (not boolean) are numeric,
+        every other column is categorical.
+    n_layers : int, default=2
+        Hidden layers.
+    width : int, default=256
+        Units per hidden layer.
+    dropout : float, default=0.1
+        Dropout after each hidden block.
+    norm : {"batch", "layer", "none"}, default="batch"
+        Normalisation in each hidden block.
+    activation : {"relu", "gelu", "silu"}, default="relu"
+        Hidden activation.
+    learning_rate : float, default=1e-3
+        Peak AdamW learning rate.
+    weight_decay : float, default=1e-5
+        AdamW weight decay.
+    batch_size : int, default=128
+        Rows per step (lowered on small tables; see :data:`MIN_BATCH_ROWS`).
+    l1 : float, default=0.0
+        L1 penalty on the weights.
+    schedule : {"cosine", "onecycle", "constant"}, default="cosine"
+        Learning-rate schedule.
+    max_epochs : int, default=MLP_MAX_EPOCHS
+        Most epochs (the fidelity).
+    patience : int or None, default=MLP_PATIENCE
+        Early-stopping patience in epochs.
+    validation_fraction : float, default=0.1
+        Rows held out for early stopping (stratified).
+    grad_clip : float or None, default=1.0
+        Gradient-norm clipping.
+    max_embedding_dim : int, default=32
+        Widest categorical embedding.
+    min_category_count : int, default=2
+        Categories seen fewer times in fit share the rare/unseen code.
+    max_categories : int, default=1000
+        Most categories per column (the most frequent).
+    device : {"auto", "cpu", "cuda", "cuda:N"}, default="auto"
+        Where to train; prediction falls back to the CPU without CUDA.
+    precision : {"auto", "fp32", "bf16", "fp16"}, default="auto"
+        Mixed precision on CUDA.
+    n_threads : int, default=1
+        Torch threads during fit and predict.
+    time_limit : float, optional
+        Seconds for training; past it training stops with the best weights.
+    random_state : int, optional
+        Seed; None draws one.
+
+    Attributes
+    ----------
+    classes_ : ndarray
+        Class labels, sorted.
+    categories_ : dict of str to list of str
+        Categories with their own code, per categorical column.
+    weights_ : dict of str to ndarray
+        The network's ``state_dict`` as numpy arrays.
+    net_config_ : dict
+        Arguments that rebuild the network.
+    history_ : list of dict
+        Per-epoch training and validation losses, learning rate and seconds.
+    n_epochs_, best_epoch_ : int
+        Epochs run and the epoch whose weights were kept.
+    stop_reason_ : str
+        Why training ended (see ``TrainResult.stop_reason``).
+
+    """
+
+    _classification = True
+
+    def _encode_target(self, y: np.ndarray) -> tuple[np.ndarray, int]:
+        self.classes_ = np.unique(y)
+        return np.searchsorted(self.classes_, y).astype(np.int64), max(len(self.classes_), 1)
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Class probabilities.
+
+        Parameters
+        ----------
+        X : pandas.DataFrame or array-like
+            Rows to predict; unseen categories and NaN are fine.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+            Columns in ``classes_`` order; rows sum to 1.
+
+        """
+        logits = self._outputs(X)
+        logits -= logits.max(axis=1, keepdims=True)
+        proba = np.exp(logits)
+        return proba / proba.sum(axis=1, keepdims=True)
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Most probable class labels.
+
+        Parameters
+        ----------
+        X : pandas.DataFrame or array-like
+            Rows to predict.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+            Labels from ``classes_``.
+
+        """
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+
+class TabularMLPRegressor(RegressorMixin, _TabularMLP):
+    """Multilayer perceptron regressor for tables with categorical embeddings.
+
+    Parameters and fitted attributes are those of :class:`TabularMLPClassifier`
+    (without ``classes_``); the target is standardised for training.
+
+    Attributes
+    ----------
+    target_mean_, target_scale_ : float
+        Standardisation of the target.
+
+    """
+
+    def _encode_target(self, y: np.ndarray) -> tuple[np.ndarray, int]:
+        target = np.asarray(y, dtype=np.float64)
+        if not np.all(np.isfinite(target)):
+            raise ValueError("regression targets must be finite")
+        self.target_mean_ = float(target.mean())
+        scale = float(target.std())
+        self.target_scale_ = scale if scale > 0 else 1.0
+        return ((target - self.target_mean_) / self.target_scale_).astype(np.float32), 1
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Predicted targets.
+
+        Parameters
+        ----------
+        X : pandas.DataFrame or array-like
+            Rows to predict; unseen categories and NaN are fine.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+            Predictions in the target's units.
+
+        """
+        return self._outputs(X)[:, 0] * self.target_scale_ + self.target_mean_
+

@@ -181,22 +181,9 @@ class Search:
         return history
 
     @property
-    def elapsed(self) -> float:
-        """Seconds since the search started."""
-        return time.monotonic() - self.started
-
-    @property
     def deadline(self) -> float:
         """``time.monotonic()`` at which the search must have stopped."""
         return self.started + self.budget.time_budget - self.reserve(self.records)
-
-    @property
-    def best(self) -> TrialRecord | None:
-        """The best successful trial so far."""
-        ok = [r for r in self.records if r.status == "ok"]
-        if not ok:
-            return None
-        return min(ok, key=lambda r: (self.metric.to_loss(r.score), r.number))
 
     def run(self) -> list[TrialRecord]:
         """Run the search and return every trial record (loaded ones first)."""

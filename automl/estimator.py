@@ -87,9 +87,14 @@ class AutoML(BaseEstimator):
     verbose : int, default=0
         1 shows a live status line on stderr when it is a terminal; 2 prints a
         line per trial.
+    ensemble : {"greedy", "stacking"} or None, default="greedy"
+        How the final model combines trials: greedy ensemble selection
+        (Caruana et al. 2004) over the best trials' out-of-fold predictions, a
+        regularised linear model stacked on the best trial of each model
+        family, or None for the best single trial. Either ensemble is kept only
+        if it scores at least as well as the best trial.
     ensemble_size : int, default=50
-        Steps of greedy ensemble selection (Caruana et al. 2004) over the best
-        trials' out-of-fold predictions; 0 keeps the best single trial.
+        Steps of greedy ensemble selection.
     device : {"auto", "cpu", "cuda"}, default="auto"
         Device for torch models and the ensemble arithmetic.
 
@@ -130,6 +135,7 @@ class AutoML(BaseEstimator):
         study: str = "default",
         random_state: int | None = None,
         verbose: int = 0,
+        ensemble: str | None = "greedy",
         ensemble_size: int = 50,
         device: str = "auto",
     ) -> None:
@@ -149,6 +155,7 @@ class AutoML(BaseEstimator):
         self.study = study
         self.random_state = random_state
         self.verbose = verbose
+        self.ensemble = ensemble
         self.ensemble_size = ensemble_size
         self.device = device
 
@@ -210,7 +217,8 @@ class AutoML(BaseEstimator):
                 specs, strategy, metric, pool,
                 Budget(remaining, self.max_trials, trial_limit), store=store,
                 loaded=loaded,
-                reserve=FinalReserve(metric, data.y, self.ensemble_size),
+                reserve=FinalReserve(metric, data.y,
+                                     self.ensemble_size if self.ensemble else 0),
                 on_trial=progress,
             )
             records = search.run()
@@ -229,7 +237,8 @@ class AutoML(BaseEstimator):
         """Build the final model (ensemble or best trial) and set the fitted attributes."""
         self.final_, self.ensemble_ = build_final(
             records, data.X, data.y, ctx, specs, metric, deadline,
-            ensemble_size=self.ensemble_size,
+            ensemble_size=self.ensemble_size if self.ensemble else 0,
+            method=self.ensemble or "greedy",
         )
         ok = ranked(records, metric)
         by_number = {r.number: r for r in records}
@@ -265,6 +274,9 @@ class AutoML(BaseEstimator):
         if isinstance(self.n_jobs, bool) or not isinstance(self.n_jobs, int) \
                 or self.n_jobs == 0 or self.n_jobs < -1:
             raise ValueError(f"n_jobs must be a positive integer or -1, got {self.n_jobs!r}")
+        if self.ensemble not in ("greedy", "stacking", None):
+            raise ValueError(f"ensemble must be 'greedy', 'stacking' or None, got "
+                             f"{self.ensemble!r}")
         if isinstance(self.ensemble_size, bool) or not isinstance(self.ensemble_size, int) \
                 or self.ensemble_size < 0:
             raise ValueError(f"ensemble_size must be an integer >= 0, got {self.ensemble_size!r}")

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from automl.ensemble import Ensemble, select_ensemble
+from automl.ensemble import Ensemble, StackedEnsemble, select_ensemble, stack
 from automl.evaluation import predict_matrix
 from automl.metrics import Metric
 from automl.records import TrialRecord
@@ -48,21 +48,29 @@ class FinalModel:
     n_classes : int or None
         Classes of a classification task.
     score : float
-        Out-of-fold score of this combination.
+        Out-of-fold score of this combination (cross-validated for stacking).
+    stacker : StackedEnsemble or None
+        When set, members' predictions go through this linear model instead
+        of being averaged with ``weights``.
     """
 
     estimators: dict[int, Any]
     weights: dict[int, float]
     n_classes: int | None
     score: float
+    stacker: StackedEnsemble | None = None
+    """The linear model over members' predictions (``ensemble="stacking"``)."""
 
     @property
     def is_ensemble(self) -> bool:
         """Whether more than one trial contributes."""
         return len(self.estimators) > 1
 
-    def predict_matrix(self, X: pd.DataFrame) -> np.ndarray:
-        """Weighted probabilities (classification) or values (regression)."""
+    def predict_matrix(self, X: Any) -> np.ndarray:
+        """Combined probabilities (classification) or values (regression)."""
+        if self.stacker is not None:
+            return self.stacker.predict_matrix(
+                {n: predict_matrix(e, X, self.n_classes) for n, e in self.estimators.items()})
         total = None
         for number, estimator in self.estimators.items():
             part = self.weights[number] * predict_matrix(estimator, X, self.n_classes)
@@ -151,8 +159,12 @@ def build_final(
     metric: Metric,
     deadline: float,
     ensemble_size: int,
+    method: str = "greedy",
 ) -> tuple[FinalModel, Ensemble | None]:
     """Refit the ensemble's members (or the best trials, one after another).
+
+    ``method`` is ``"greedy"`` (ensemble selection) or ``"stacking"`` (a
+    regularised linear model over the best trial of each model family).
 
     Returns the final model and the selected ensemble (None when the
     ensemble was not used).
@@ -181,6 +193,10 @@ def build_final(
             )
         number = next(iter(fitted))
         return FinalModel(fitted, {number: 1.0}, ctx.n_classes, float("nan")), None
+    if method == "stacking" and len(candidates) > 1:
+        stacked = _stacked_final(candidates, X, y, ctx, specs, metric, deadline)
+        if stacked is not None:
+            return stacked, None
     ensemble = None
     if ensemble_size > 0 and len(candidates) > 1:
         pool = ensemble_pool(candidates)
@@ -211,6 +227,29 @@ def build_final(
         raise RuntimeError("refitting every successful trial failed; see the log")
     number = next(iter(fitted))
     return FinalModel(fitted, {number: 1.0}, ctx.n_classes, by_number[number].score), None
+
+
+def _stacked_final(candidates: Sequence[TrialRecord], X: Any, y: np.ndarray, ctx: Context,
+                   specs: Mapping[str, ModelSpec], metric: Metric, deadline: float,
+                   ) -> FinalModel | None:
+    """Stack the best trial of each family, if it beats the best trial and all refit."""
+    pool = ensemble_pool(candidates, top=1, per_model=1)
+    if len(pool) < 2:
+        return None
+    try:
+        stacker = stack(pool, y, metric, ctx.task, ctx.seed, max_models=len(pool))
+    except ValueError as exc:
+        logger.warning("no stacking: %s", exc)
+        return None
+    if metric.to_loss(stacker.score) > metric.to_loss(candidates[0].score):
+        return None
+    by_number = {r.number: r for r in pool}
+    fitted = _refit(stacker.members, by_number, X, y, ctx, specs, deadline, required=1)
+    if len(fitted) < len(stacker.members):
+        logger.warning("stacking dropped: not every member could be refitted in time")
+        return None
+    weights = {n: 1.0 / len(fitted) for n in fitted}
+    return FinalModel(fitted, weights, ctx.n_classes, stacker.score, stacker)
 
 
 def _refit(order: Sequence[int], by_number: Mapping[int, TrialRecord], X: pd.DataFrame,

@@ -204,3 +204,30 @@ def test_load_refuses_untrusted_types_and_never_runs_them(tmp_path):
         AutoML.load(tmp_path / "m")
     loaded = AutoML.load(tmp_path / "m", trusted=["fractions.Fraction"])
     assert (loaded["model"].predict(X) == model.predict(X)).all()
+
+
+@pytest.mark.parametrize("loader", [load_breast_cancer, load_diabetes])
+def test_stacking_option(loader):
+    X, y = loader(return_X_y=True)
+    X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0)
+    model = AutoML(time_budget=120, max_trials=12, random_state=0, ensemble="stacking",
+                   models=["logistic_regression", "ridge", "random_forest", "knn"]).fit(
+        X_train, y_train)
+    final = model.final_
+    if loader is load_diabetes:  # here stacking beats the best trial (seeded, deterministic)
+        assert final.stacker is not None and final.score < model.best_trial_.score
+    if final.stacker is not None:  # kept only when it scores at least as well
+        assert len(final.estimators) >= 2
+        assert set(final.stacker.members) == set(final.estimators)
+        assert model.metric_ in ("roc_auc", "rmse")
+    threshold = 0.9 if model.task_ != "regression" else 0.3
+    assert model.score(X_test, y_test) > threshold
+
+
+def test_no_ensemble_keeps_the_best_trial():
+    X, y = load_breast_cancer(return_X_y=True)
+    model = AutoML(time_budget=120, max_trials=6, random_state=0, ensemble=None,
+                   models=FAST).fit(X, y)
+    assert list(model.final_.estimators) == [model.best_trial_.number]
+    with pytest.raises(ValueError, match="ensemble must be 'greedy', 'stacking' or None"):
+        AutoML(ensemble="bagging").fit(X, y)

@@ -1,17 +1,10 @@
 """Search spaces: named parameters, conditions, sampling, unit-cube codes and grids.
 
 A :class:`Space` holds :class:`Float`, :class:`Int` and :class:`Categorical`
-parameters (defined in :mod:`search.parameters`, re-exported here). A parameter
-may be *conditional*: ``when={"model": "svm"}`` makes it active only while its
-parent (a categorical) takes one of the allowed values. A configuration is a
-plain ``dict`` holding the active parameters only.
-
-A space encodes a configuration into the unit cube ``[0, 1]^d`` (one
-coordinate per parameter, see each parameter's ``encode``), giving inactive
-parameters :attr:`Space.INACTIVE_CODE`, and decodes any point of the cube back
-into a valid configuration.
+parameters (from :mod:`search.parameters`, re-exported here), parents before
+children. A configuration is a plain ``dict`` of the active parameters only; a
+space maps it into the unit cube ``[0, 1]^d`` and any point of the cube back.
 """
-
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
@@ -19,16 +12,10 @@ from typing import Any
 
 import numpy as np
 
-from search.parameters import (
-    Categorical,
-    Float,
-    Int,
-    Parameter,
-    _check_resolution,
-    _param_from_dict,
-    _value_key,
-    _when_repr,
-)
+from search._space_build import SEPARATOR, _check_params, _conditions, _join_branches, _topological
+from search._space_grid import _count, _walk
+from search._values import _check_resolution, _value_key, _when_repr
+from search.parameters import Categorical, Float, Int, Parameter, _param_from_dict
 
 __all__ = [
     "Categorical",
@@ -38,10 +25,6 @@ __all__ = [
     "Space",
     "config_key",
 ]
-
-SEPARATOR = ":"
-"""Joins a branch choice and a parameter name in :meth:`Space.conditional`."""
-
 
 def config_key(config: Mapping[str, Any]) -> Hashable:
     """Return a hashable identity of a configuration.
@@ -108,41 +91,8 @@ class Space:
 
     def __init__(self, params: Iterable[Parameter] = ()) -> None:
         items = list(params)
-        for p in items:
-            if not isinstance(p, Parameter):
-                raise TypeError(
-                    f"Space takes Float, Int or Categorical parameters, got {p!r}"
-                )
-        by_name: dict[str, Parameter] = {}
-        for p in items:
-            if p.name in by_name:
-                raise ValueError(
-                    f"duplicate parameter name {p.name!r} in Space; names must be unique"
-                )
-            by_name[p.name] = p
-        conditions: dict[str, tuple[tuple[str, frozenset[Hashable]], ...]] = {}
-        for p in items:
-            conds = []
-            for parent, allowed in p._when:
-                if parent not in by_name:
-                    raise ValueError(
-                        f"{p._kind} {p.name!r}: when refers to unknown parent {parent!r}; "
-                        f"known parameters: {sorted(by_name)}"
-                    )
-                parent_param = by_name[parent]
-                if not isinstance(parent_param, Categorical):
-                    raise ValueError(
-                        f"{p._kind} {p.name!r}: parent {parent!r} is a "
-                        f"{parent_param._kind}; conditions need a Categorical parent"
-                    )
-                for value in allowed:
-                    if _value_key(value) not in parent_param._index:
-                        raise ValueError(
-                            f"{p._kind} {p.name!r}: when[{parent!r}] allows {value!r}, which is "
-                            f"not a choice of {parent!r} (choices: {list(parent_param.choices)!r})"
-                        )
-                conds.append((parent, frozenset(_value_key(v) for v in allowed)))
-            conditions[p.name] = tuple(conds)
+        by_name = _check_params(items)
+        conditions = _conditions(items, by_name)
         ordered = _topological(items)
         object.__setattr__(self, "_params", tuple(ordered))
         object.__setattr__(self, "_by_name", {p.name: p for p in ordered})
@@ -309,9 +259,8 @@ class Space:
     def grid(self, resolution: int = 5) -> Iterator[dict[str, Any]]:
         """Enumerate a full-factorial grid, lazily and deterministically.
 
-        Only active parameters vary: a child takes its grid values only in
-        the configurations where it is active. The first parameter varies
-        slowest. See each parameter's ``grid`` for its values.
+        Only active parameters vary, the first one slowest; see each
+        parameter's ``grid`` for its values.
 
         Parameters
         ----------
@@ -328,21 +277,7 @@ class Space:
         values = [p.grid(resolution) for p in self._params]
         if not self._params:
             return iter(())  # an empty space has an empty grid
-        return self._walk(0, {}, values)
-
-    def _walk(
-        self, i: int, config: dict[str, Any], values: list[list[Any]]
-    ) -> Iterator[dict[str, Any]]:
-        while i < len(self._params) and not self._holds(self._params[i].name, config):
-            i += 1
-        if i == len(self._params):
-            yield dict(config)
-            return
-        name = self._params[i].name
-        for value in values[i]:
-            config[name] = value
-            yield from self._walk(i + 1, config, values)
-        del config[name]
+        return _walk(self, 0, {}, values)
 
     def grid_size(self, resolution: int = 5) -> int:
         """Count the points of :meth:`grid` without enumerating them.
@@ -365,23 +300,7 @@ class Space:
         if not self._params:
             return 0
         values = [p.grid(resolution) for p in self._params]
-        return self._count(0, {}, values)
-
-    def _count(self, i: int, config: dict[str, Any], values: list[list[Any]]) -> int:
-        factor = 1
-        while i < len(self._params):
-            p = self._params[i]
-            if self._holds(p.name, config):
-                if p.name in self._parent_names:
-                    total = 0
-                    for value in values[i]:
-                        config[p.name] = value
-                        total += self._count(i + 1, config, values)
-                    del config[p.name]
-                    return factor * total
-                factor *= len(values[i])
-            i += 1
-        return factor
+        return _count(self, 0, {}, values)
 
     # validation -----------------------------------------------------------------
     def validate(self, config: Mapping[str, Any]) -> dict[str, Any]:
@@ -467,21 +386,7 @@ class Space:
         ('model', 'svm:C', 'tree:depth')
 
         """
-        if not isinstance(branches, Mapping) or not branches:
-            raise ValueError(
-                "Space.conditional needs a non-empty dict mapping each choice of "
-                f"{root!r} to its Space, got {branches!r}"
-            )
-        params: list[Parameter] = [Categorical(root, list(branches))]
-        for choice, branch in branches.items():
-            space = branch if isinstance(branch, Space) else Space(branch)
-            prefix = f"{choice}{SEPARATOR}"
-            for p in space.params:
-                when: dict[str, Any] = {root: choice}
-                for parent, allowed in p._when:
-                    when[prefix + parent] = list(allowed)
-                params.append(p.replace(name=prefix + p.name, when=when))
-        return cls(params)
+        return cls(_join_branches(root, branches, Space))
 
     @staticmethod
     def branch(config: Mapping[str, Any], root: str) -> tuple[Any, dict[str, Any]]:
@@ -542,23 +447,3 @@ class Space:
             raise ValueError(f"a space description needs a 'params' list, got {data!r}")
         return cls(_param_from_dict(d) for d in data["params"])
 
-
-def _topological(params: list[Parameter]) -> list[Parameter]:
-    """Order parameters so parents come first, otherwise keeping the given order."""
-    placed: set[str] = set()
-    remaining = list(params)
-    ordered: list[Parameter] = []
-    while remaining:
-        for i, p in enumerate(remaining):
-            if all(parent in placed for parent in p.parents):
-                ordered.append(p)
-                placed.add(p.name)
-                del remaining[i]
-                break
-        else:
-            names = [p.name for p in remaining]
-            raise ValueError(
-                f"cyclic conditions among parameters {names}; a parameter cannot "
-                "(directly or indirectly) be its own parent"
-            )
-    return ordered

@@ -79,7 +79,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print("\nLeaderboard (cross-validated on the training rows):")
     _print_leaderboard(model.leaderboard())
     kind = "R^2" if model.task_ == "regression" else "accuracy"
-    print(f"\nheld-out {kind} of the best model ({model.best_trial_.model}): "
+    members = len(model.final_.estimators)
+    final = f"ensemble of {members} trials" if members > 1 else model.best_trial_.model
+    print(f"\nheld-out {kind} of the final model ({final}): "
           f"{model.score(X_test, y_test):.4f}")
     return 0
 

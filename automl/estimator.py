@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import sys
 import time
 import warnings
@@ -26,7 +25,7 @@ from automl.records import TrialRecord
 from automl.registry import Registry, get_registry
 from automl.specs import Context, ModelSpec
 from automl.storage import TrialStore
-from automl.workers import TrialData, make_pool
+from automl.workers import TrialData, make_pool, threads_per_trial
 
 logger = logging.getLogger(__name__)
 
@@ -191,7 +190,7 @@ class AutoML(BaseEstimator):
             n_classes=data.n_classes,
             numeric_columns=data.schema.numeric if tabular else (),
             categorical_columns=data.schema.categorical if tabular else (), seed=seed,
-            n_threads=self._threads_per_trial(), device=self.device,
+            n_threads=threads_per_trial(self.n_jobs), device=self.device,
             modality=data.schema.modality, input_shape=data.schema.input_shape,
         )
         try:
@@ -312,11 +311,6 @@ class AutoML(BaseEstimator):
         if isinstance(self.random_state, np.random.RandomState):
             return int(self.random_state.randint(2**31))
         return int(self.random_state)
-
-    def _threads_per_trial(self) -> int:
-        cores = os.cpu_count() or 1
-        jobs = cores if self.n_jobs == -1 else self.n_jobs
-        return max(1, cores // max(1, jobs))
 
     def _resolve_metric(self, registry: Registry, task: str) -> Metric:
         name = self.metric or DEFAULT_METRICS[task]

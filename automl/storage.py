@@ -90,13 +90,11 @@ class TrialStore:
             task or metric): resuming it would mix incomparable scores.
         """
         with self._write() as db:
-            row = db.execute("SELECT attributes FROM studies WHERE name = ?",
-                             (self.study,)).fetchone()
-            if row is None:
+            stored = self.study_attributes()
+            if stored is None:
                 db.execute("INSERT INTO studies VALUES (?, ?, ?)",
                            (self.study, time.time(), json.dumps(attributes, sort_keys=True)))
                 return
-        stored = json.loads(row[0])
         different = sorted(k for k in set(stored) | set(attributes)
                            if stored.get(k) != attributes.get(k))
         if different:

@@ -356,6 +356,16 @@ def _lost(run: _Running, status: str, error: str) -> TrialRecord:
                        duration=time.monotonic() - run.started)
 
 
+def worker_count(n_jobs: int) -> int:
+    """Trials run at once for ``n_jobs`` (-1: one per core)."""
+    return (os.cpu_count() or 1) if n_jobs == -1 else n_jobs
+
+
+def threads_per_trial(n_jobs: int) -> int:
+    """Threads each trial may use so that ``n_jobs`` trials share the cores."""
+    return max(1, (os.cpu_count() or 1) // max(1, worker_count(n_jobs)))
+
+
 def make_pool(data: TrialData, n_jobs: int, backend: str) -> Any:
     """The pool ``AutoML(n_jobs=..., backend=...)`` asks for.
 
@@ -364,8 +374,7 @@ def make_pool(data: TrialData, n_jobs: int, backend: str) -> Any:
     ValueError
         For an unknown backend, or ``"dask"`` without a running client.
     """
-    cores = os.cpu_count() or 1
-    workers = cores if n_jobs == -1 else n_jobs
+    workers = worker_count(n_jobs)
     if backend == "dask":
         try:
             from distributed import get_client

@@ -121,6 +121,10 @@ class ModelSpec:
         Known-good configurations, tried before the search proper.
     description : str
         One line shown by ``automl plugins``.
+    accepts : callable, optional
+        ``accepts(ctx) -> bool``: a further condition on the data beyond task
+        and modality (for example "images of at most 4,096 pixels" for a
+        model on flattened pixels). None accepts everything.
     """
 
     name: str
@@ -131,6 +135,7 @@ class ModelSpec:
     fidelity: Fidelity | None = None
     defaults: tuple[Mapping[str, Any], ...] = field(default_factory=tuple)
     description: str = ""
+    accepts: Callable[[Context], bool] | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.isidentifier():
@@ -160,7 +165,8 @@ class ModelSpec:
 
     def supports(self, ctx: Context) -> bool:
         """Whether this spec can serve the task and modality of ``ctx``."""
-        return ctx.family in self.tasks and ctx.modality in self.modalities
+        return (ctx.family in self.tasks and ctx.modality in self.modalities
+                and (self.accepts is None or bool(self.accepts(ctx))))
 
     def with_overrides(self, overrides: Mapping[str, Any]) -> ModelSpec:
         """Return a copy whose search space is narrowed or fixed per parameter.

@@ -1,4 +1,4 @@
-"""Conformance kit for model specs: what every tabular ``ModelSpec`` must pass.
+"""Conformance kit for model specs: what every ``ModelSpec`` must pass.
 
 Plugin authors run it in their own test suite, as our built-in plugins do::
 
@@ -11,9 +11,11 @@ Plugin authors run it in their own test suite, as our built-in plugins do::
 (numeric columns with NaN, an all-NaN and a constant column, string
 categorical columns with NaN, an all-missing one and an ID-like one) and
 predicts on a copy holding categories unseen at fit time, for every task the
-spec declares. :func:`make_tabular_data` builds such a table with its matching
-:class:`~automl.specs.Context` for authors' own tests, and
-:func:`with_unseen_categories` adds the unseen categories.
+spec declares. Specs of images, sequences or texts are checked the same way on
+data from :func:`make_modality_data` (predictions on fresh rows; for texts,
+rows holding words never seen in fit). :func:`make_tabular_data` builds such a
+table with its matching :class:`~automl.specs.Context` for authors' own tests,
+and :func:`with_unseen_categories` adds the unseen categories.
 """
 
 from __future__ import annotations
@@ -23,8 +25,8 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
+from automl._modality_data import NON_TABULAR, make_modality_data
 from automl._tabular_data import TASKS, UNSEEN_CATEGORY, make_tabular_data, with_unseen_categories
 from automl.specs import Context, ModelSpec
 
@@ -32,6 +34,7 @@ __all__ = [
     "TASKS",
     "UNSEEN_CATEGORY",
     "check_model_spec",
+    "make_modality_data",
     "make_tabular_data",
     "with_unseen_categories",
 ]
@@ -107,7 +110,7 @@ def _check_clone(spec_name: str, where: str, estimator: Any) -> Any:
         ) from exc
 
 
-def _fit(spec_name: str, where: str, estimator: Any, X: pd.DataFrame, y: np.ndarray) -> Any:
+def _fit(spec_name: str, where: str, estimator: Any, X: Any, y: np.ndarray) -> Any:
     try:
         fitted = estimator.fit(X, y)
     except Exception as exc:
@@ -117,19 +120,19 @@ def _fit(spec_name: str, where: str, estimator: Any, X: pd.DataFrame, y: np.ndar
     return estimator
 
 
-def _call(spec_name: str, where: str, estimator: Any, method: str, X: pd.DataFrame) -> Any:
+def _call(spec_name: str, where: str, estimator: Any, method: str, X: Any) -> Any:
     try:
         return getattr(estimator, method)(X)
     except Exception as exc:
         raise _fail(
             spec_name, where,
-            f"{method} raised {type(exc).__name__}: {exc} (the data holds categories "
-            "unseen in fit, NaN, an all-NaN and a constant column)",
+            f"{method} raised {type(exc).__name__}: {exc} (tables hold categories "
+            "unseen in fit, NaN, an all-NaN and a constant column; texts hold unseen words)",
         ) from exc
 
 
 def _predictions(
-    spec_name: str, where: str, estimator: Any, X: pd.DataFrame, ctx: Context
+    spec_name: str, where: str, estimator: Any, X: Any, ctx: Context
 ) -> np.ndarray:
     """Check predict (and predict_proba) on ``X``; return what determinism compares."""
     n = len(X)
@@ -202,17 +205,19 @@ def _configs(spec: Any, n_configs: int, seed: int) -> list[tuple[str, dict[str, 
     return out
 
 
-def _check_declaration(spec: Any) -> tuple[str, ...]:
+def _check_declaration(spec: Any) -> tuple[tuple[str, ...], tuple[str, ...]]:
     name = getattr(spec, "name", None)
     if not isinstance(name, str) or not name:
         raise AssertionError(f"model spec {spec!r} has no name")
     description = getattr(spec, "description", "")
     if not isinstance(description, str) or not description.strip():
         raise _fail(name, "declaration", "description must be a non-empty line of text")
-    if "tabular" not in spec.modalities:
+    modalities = tuple(m for m in ("tabular", *NON_TABULAR) if m in spec.modalities)
+    if not modalities:
         raise _fail(
             name, "declaration",
-            f"check_model_spec checks tabular specs; modalities are {sorted(spec.modalities)}",
+            f"check_model_spec checks tabular, image, sequence and text specs; modalities "
+            f"are {sorted(spec.modalities)}",
         )
     tasks = tuple(t for fam in ("classification", "regression") if fam in spec.tasks
                   for t in _FAMILY_TASKS[fam])
@@ -221,11 +226,11 @@ def _check_declaration(spec: Any) -> tuple[str, ...]:
             name, "declaration",
             f"declares no classification or regression task: {sorted(spec.tasks)}",
         )
-    return tasks
+    return modalities, tasks
 
 
 def _check_fidelity(
-    spec: Any, config: Mapping[str, Any], ctx: Context, X: pd.DataFrame, y: np.ndarray
+    spec: Any, config: Mapping[str, Any], ctx: Context, X: Any, y: np.ndarray
 ) -> None:
     """Check that the fidelity names a space parameter or one build sets."""
     fidelity = spec.fidelity
@@ -266,14 +271,17 @@ def _space_names(space: Any) -> tuple[str, ...]:
 
 
 def check_model_spec(spec: ModelSpec, *, n_configs: int = 3, seed: int = 0) -> None:
-    """Check that a tabular model spec honours the plugin contract.
+    """Check that a model spec honours the plugin contract.
 
-    For each concrete task the spec serves (binary and multiclass for
+    For each modality the spec declares among tabular, image, sequence and
+    text, and each concrete task it serves (binary and multiclass for
     ``"classification"``, regression for ``"regression"``), on a table from
     :func:`make_tabular_data` with predictions made on
-    :func:`with_unseen_categories` of it, checks that:
+    :func:`with_unseen_categories` of it (other modalities: data from
+    :func:`make_modality_data`, predictions on fresh rows), checks that:
 
-    * the description is a non-empty string and ``"tabular"`` is a modality;
+    * the description is a non-empty string and one of those modalities is
+      declared;
     * every default validates against the space;
     * ``build`` works for every default and ``n_configs`` sampled configs
       (sampled ones with the fidelity, if any, at its low value), does not
@@ -310,26 +318,40 @@ def check_model_spec(spec: ModelSpec, *, n_configs: int = 3, seed: int = 0) -> N
     """
     from threadpoolctl import threadpool_limits
 
-    tasks = _check_declaration(spec)
+    modalities, tasks = _check_declaration(spec)
     configs = _configs(spec, n_configs, seed)
     # The generated context allows one thread; capping BLAS/OpenMP pools keeps
     # the kit fast and its results independent of the machine's core count.
     with threadpool_limits(limits=1):
-        _check_tasks(spec, tasks, configs, seed)
+        for modality in modalities:
+            _check_tasks(spec, modality, tasks, configs, seed)
+
+
+def _task_data(modality: str, task: str, seed: int) -> tuple[Any, np.ndarray, Any, Context]:
+    """Training data, labels, predict-time data and context of one modality and task."""
+    if modality == "tabular":
+        X, y, ctx = make_tabular_data(task, seed=seed)
+        return X, y, with_unseen_categories(X, ctx, seed=seed), ctx
+    X, y, ctx = make_modality_data(modality, task, seed=seed)
+    X_pred, _, _ = make_modality_data(modality, task, n_rows=40, seed=seed + 1)
+    if modality == "text":
+        X_pred = np.asarray([f"{text} unseenword{i}" for i, text in enumerate(X_pred)],
+                            dtype=object)
+    return X, y, X_pred, ctx
 
 
 def _check_tasks(
-    spec: Any, tasks: tuple[str, ...], configs: list[tuple[str, dict[str, Any], bool]],
-    seed: int,
+    spec: Any, modality: str, tasks: tuple[str, ...],
+    configs: list[tuple[str, dict[str, Any], bool]], seed: int,
 ) -> None:
     fidelity = getattr(spec, "fidelity", None)
     fidelity_in_space = fidelity is not None and fidelity.param in _space_names(spec.space)
 
     for task in tasks:
-        X, y, ctx = make_tabular_data(task, seed=seed)
-        X_pred = with_unseen_categories(X, ctx, seed=seed)
+        X, y, X_pred, ctx = _task_data(modality, task, seed)
         for i, (label, config, sampled) in enumerate(configs):
-            where = f"{task}, {label}"
+            where = f"{task}, {label}" if modality == "tabular" else \
+                f"{modality} {task}, {label}"
             if sampled and fidelity is not None and not fidelity_in_space:
                 value = _fidelity_value(fidelity.low, fidelity.high)
                 config = {**config, fidelity.param: value}

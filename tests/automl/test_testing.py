@@ -12,6 +12,7 @@ from automl.testing import (
     TASKS,
     UNSEEN_CATEGORY,
     check_model_spec,
+    make_modality_data,
     make_tabular_data,
     with_unseen_categories,
 )
@@ -118,10 +119,10 @@ def test_catches_defaults_outside_the_space():
         check_model_spec(spec)
 
 
-def test_catches_an_empty_description_and_other_modalities():
+def test_catches_an_empty_description_and_a_wrongly_declared_modality():
     with pytest.raises(AssertionError, match="description"):
         check_model_spec(good_spec(description=""))
-    with pytest.raises(AssertionError, match="tabular"):
+    with pytest.raises(AssertionError, match=r"\[image binary.*raised"):
         check_model_spec(good_spec(modalities={"image"}))
 
 
@@ -239,3 +240,87 @@ def test_catches_wrong_prediction_shapes():
 
     with pytest.raises(AssertionError, match=r"predict returned shape \(150, 1\)"):
         check_model_spec(good_spec(tasks={"regression"}, build=build))
+
+
+# -- other modalities -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("modality", ["image", "sequence", "text"])
+@pytest.mark.parametrize("task", TASKS)
+def test_make_modality_data_gives_canonical_data_and_context(modality, task):
+    from automl.modalities import SCHEMAS
+
+    X, y, ctx = make_modality_data(modality, task, n_rows=30, seed=2)
+    assert len(X) == len(y) == ctx.n_rows == 30
+    assert ctx.modality == modality and ctx.task == task and ctx.seed == 2
+    schema = SCHEMAS[modality].infer(X)
+    assert schema.input_shape == ctx.input_shape
+    canonical = schema.transform(X)
+    assert len(canonical) == 30
+    if task != "regression":
+        np.testing.assert_array_equal(np.unique(y), np.arange(ctx.n_classes))
+
+
+def test_make_modality_data_checks_arguments():
+    with pytest.raises(ValueError, match="modality"):
+        make_modality_data("audio", "binary")
+    with pytest.raises(ValueError, match="n_rows"):
+        make_modality_data("image", "binary", n_rows=3)
+
+
+class _FlatPixels(ClassifierMixin, BaseEstimator):
+    """Logistic regression on flattened images: a minimal image spec's estimator."""
+
+    def __init__(self, C=1.0, flatten=True):
+        self.C = C
+        self.flatten = flatten
+
+    def _rows(self, X):
+        X = np.asarray(X, dtype=np.float64)
+        return X.reshape(len(X), -1) if self.flatten else X[:, :, 0, 0]
+
+    def fit(self, X, y):
+        self.model_ = LogisticRegression(C=self.C).fit(self._rows(X), y)
+        self.classes_ = self.model_.classes_
+        return self
+
+    def predict(self, X):
+        return self.model_.predict(self._rows(X))
+
+    def predict_proba(self, X):
+        return self.model_.predict_proba(self._rows(X))
+
+
+def _image_spec(build):
+    return ModelSpec(name="flat_pixels", tasks={"classification"}, modalities={"image"},
+                     space=Space([Float("C", 0.1, 10.0, log=True)]), build=build,
+                     description="logistic regression on flattened pixels")
+
+
+def test_check_model_spec_checks_image_specs():
+    check_model_spec(_image_spec(lambda config, ctx: _FlatPixels(C=config["C"])))
+
+
+def test_check_model_spec_reports_a_spec_that_breaks_on_images():
+    def build(config, ctx):
+        return LogisticRegression(C=config["C"])  # cannot take (N, C, H, W) arrays
+
+    with pytest.raises(AssertionError, match=r"flat_pixels.*image binary.*fit raised"):
+        check_model_spec(_image_spec(build))
+
+
+def test_check_model_spec_rejects_unknown_modalities_only():
+    spec = ModelSpec(name="ratings", tasks={"classification"}, modalities={"interactions"},
+                     space=Space([Float("C", 0.1, 10.0)]), build=lambda c, x: None,
+                     description="a recommender")
+    with pytest.raises(AssertionError, match="checks tabular, image, sequence and text"):
+        check_model_spec(spec)
+
+
+def test_spec_accepts_narrows_supports():
+    _, _, small = make_modality_data("image", "binary", n_rows=20)
+    _, _, large = make_modality_data("image", "binary", n_rows=20, image_size=32)
+    spec = ModelSpec(name="small_images", tasks={"classification"}, modalities={"image"},
+                     space=Space([Float("C", 0.1, 10.0)]), build=lambda c, x: None,
+                     description="d", accepts=lambda ctx: ctx.n_features <= 256)
+    assert spec.supports(small) and not spec.supports(large)

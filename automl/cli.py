@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
 import pandas as pd
 
@@ -18,6 +17,9 @@ def _add_search_options(parser: argparse.ArgumentParser, default_budget: float) 
     parser.add_argument("--max-trials", type=int, default=None, help="stop after N trials")
     parser.add_argument("--task", default=None,
                         help="binary, multiclass, classification or regression (inferred)")
+    parser.add_argument("--modality", default=None,
+                        choices=("tabular", "image", "sequence", "text"),
+                        help="what the rows are (detected from the data by default)")
     parser.add_argument("--metric", default=None, help="metric name (task default)")
     parser.add_argument("--models", default=None,
                         help="comma-separated model names (all eligible by default)")
@@ -43,17 +45,11 @@ def _make_automl(args: argparse.Namespace):  # noqa: ANN202 - AutoML is imported
 
     return AutoML(
         time_budget=args.time_budget, max_trials=args.max_trials, task=args.task,
-        metric=args.metric, models=args.models.split(",") if args.models else None,
+        modality=args.modality, metric=args.metric,
+        models=args.models.split(",") if args.models else None,
         strategy=args.strategy, cv=_cv(args.cv), random_state=args.seed,
         verbose=args.verbose,
     )
-
-
-def _read_table(path: str) -> pd.DataFrame:
-    file = Path(path)
-    if not file.exists():
-        raise SystemExit(f"error: {path} does not exist")
-    return pd.read_csv(file)
 
 
 def _print_leaderboard(board: pd.DataFrame, rows: int = 10) -> None:
@@ -87,13 +83,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_fit(args: argparse.Namespace) -> int:
-    """Fit on a CSV file and save the model directory."""
-    table = _read_table(args.train)
-    if args.target not in table.columns:
-        raise SystemExit(f"error: target column {args.target!r} is not in {args.train}; "
-                         f"its columns are: {', '.join(map(str, table.columns))}")
-    y = table.pop(args.target)
-    model = _make_automl(args).fit(table, y)
+    """Fit on a data file (see ``automl.datafiles``) and save the model directory."""
+    from automl.datafiles import read_training_data
+
+    X, y = read_training_data(args.train, args.target, args.modality)
+    model = _make_automl(args).fit(X, y)
     _print_leaderboard(model.leaderboard())
     if args.output:
         model.save(args.output)
@@ -104,22 +98,19 @@ def cmd_fit(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     """Run the search a TOML spec file describes (see ``automl.specfile``)."""
     from automl import AutoML
+    from automl.datafiles import read_training_data
     from automl.specfile import load_spec
 
     spec = load_spec(args.spec)
-    table = _read_table(str(spec.train))
-    if spec.target not in table.columns:
-        raise SystemExit(f"error: target column {spec.target!r} is not in {spec.train}; "
-                         f"its columns are: {', '.join(map(str, table.columns))}")
-    y = table.pop(spec.target)
+    modality = spec.params.get("modality")
+    X, y = read_training_data(spec.train, spec.target, modality)
     params = {"verbose": 1, **spec.params}
-    model = AutoML(**params).fit(table, y)
+    model = AutoML(**params).fit(X, y)
     _print_leaderboard(model.leaderboard())
     if spec.test is not None:
-        test = _read_table(str(spec.test))
-        y_test = test.pop(spec.target)
+        X_test, y_test = read_training_data(spec.test, spec.target, modality)
         kind = "R^2" if model.task_ == "regression" else "accuracy"
-        print(f"held-out {kind} on {spec.test.name}: {model.score(test, y_test):.4f}")
+        print(f"held-out {kind} on {spec.test.name}: {model.score(X_test, y_test):.4f}")
     if spec.output is not None:
         model.save(spec.output)
         print(f"model saved to {spec.output}")
@@ -127,16 +118,17 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    """Predict the rows of a CSV file with a saved model."""
+    """Predict the rows of a data file with a saved model."""
+    from automl.datafiles import read_features
     from automl.persistence import load
 
     model = load(args.model)
-    table = _read_table(args.data)
+    X = read_features(args.data, model.modality_)
     if args.proba:
-        out = pd.DataFrame(model.predict_proba(table),
+        out = pd.DataFrame(model.predict_proba(X),
                            columns=[f"proba_{c}" for c in model.classes_])
     else:
-        out = pd.DataFrame({"prediction": model.predict(table)})
+        out = pd.DataFrame({"prediction": model.predict(X)})
     if args.output:
         out.to_csv(args.output, index=False)
         print(f"{len(out)} predictions written to {args.output}")
@@ -180,9 +172,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_search_options(demo, default_budget=30)
     demo.set_defaults(func=cmd_demo)
 
-    fit = commands.add_parser("fit", help="fit on a CSV file")
-    fit.add_argument("train", help="CSV file with a header row")
-    fit.add_argument("--target", required=True, help="name of the target column")
+    fit = commands.add_parser("fit", help="fit on a data file (CSV table or texts, .npz arrays)")
+    fit.add_argument("train", help="CSV file with a header row, or .npz arrays "
+                                   "(see automl.datafiles)")
+    fit.add_argument("--target", required=True,
+                     help="name of the target column (CSV) or array (.npz)")
     fit.add_argument("--output", help="directory to save the fitted model in")
     _add_search_options(fit, default_budget=60)
     fit.set_defaults(func=cmd_fit)
@@ -191,9 +185,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("spec", help="spec file (see automl.specfile for the format)")
     run.set_defaults(func=cmd_run)
 
-    predict = commands.add_parser("predict", help="predict a CSV file with a saved model")
+    predict = commands.add_parser("predict", help="predict a data file with a saved model")
     predict.add_argument("model", help="directory written by `automl fit --output`")
-    predict.add_argument("data", help="CSV file with the training columns")
+    predict.add_argument("data", help="CSV file with the training columns (or the texts), "
+                                      "or .npz/.npy arrays")
     predict.add_argument("--output", help="CSV file for the predictions (stdout if absent)")
     predict.add_argument("--proba", action="store_true", help="class probabilities")
     predict.set_defaults(func=cmd_predict)

@@ -48,10 +48,13 @@ class AutoML(BaseEstimator):
         A registered metric (``accuracy``, ``balanced_accuracy``, ``roc_auc``,
         ``log_loss``, ``f1``, ``rmse``, ``mae``, ``r2`` or a plugin's). Defaults to
         ``roc_auc`` (binary), ``log_loss`` (multiclass) and ``rmse`` (regression).
-    models : list of str or dict, optional
-        Names of the model specs to search, all eligible ones when None; or a
-        dict name -> space overrides (see ``ModelSpec.with_overrides``), e.g.
+    models : list of str or ModelSpec, or dict, optional
+        Model specs to search, all eligible ones when None: registered names
+        and unregistered ``ModelSpec`` objects (e.g. a transfer-learning spec
+        built around your own backbone); or a dict name -> space overrides
+        (see ``ModelSpec.with_overrides``), e.g.
         ``{"xgboost": {"max_depth": {"low": 2, "high": 8}}, "ridge": {}}``.
+        A saved model keeps the names of unregistered specs, not the specs.
     strategy : str, Strategy class or callable, default="bayesian"
         A registered strategy name (``random``, ``grid``, ``bayesian``,
         ``genetic`` or a plugin's), or ``factory(space, seed=...)``.
@@ -329,13 +332,18 @@ class AutoML(BaseEstimator):
             return specs
         if isinstance(self.models, Mapping):
             overrides = {name: dict(space or {}) for name, space in self.models.items()}
+            given: dict[str, ModelSpec] = {}
         else:
-            names = [self.models] if isinstance(self.models, str) else list(self.models)
-            overrides = {name: {} for name in names}
+            items = [self.models] if isinstance(self.models, str | ModelSpec) \
+                else list(self.models)
+            given = {m.name: m for m in items if isinstance(m, ModelSpec)}
+            overrides = {m if isinstance(m, str) else m.name: {} for m in items}
         if not overrides:
             raise ValueError("models is empty; pass model names or None for all")
-        specs = {name: registry.model(name).with_overrides(space) if space
-                 else registry.model(name) for name, space in overrides.items()}
+        specs = {}
+        for name, space in overrides.items():
+            spec = given.get(name) or registry.model(name)
+            specs[name] = spec.with_overrides(space) if space else spec
         unfit = [n for n, s in specs.items() if not s.supports(ctx)]
         if len(unfit) == len(specs):
             usable = sorted(n for n, s in registry.models.items() if s.supports(ctx))
@@ -408,6 +416,20 @@ class AutoML(BaseEstimator):
         check_is_fitted(self, "final_")
         metric = get_registry().metric(self.metric_)
         return add_ensemble_row(leaderboard(self.trials_, metric), self.final_, metric)
+
+    def __getstate__(self) -> dict[str, Any]:
+        """State for pickling and saving; unregistered ``ModelSpec`` objects become names.
+
+        A spec holds code (its ``build``), which a saved model must not carry;
+        the fitted estimators it built are kept whole.
+        """
+        state = dict(super().__getstate__())
+        models = state.get("models")
+        if isinstance(models, ModelSpec):
+            state["models"] = models.name
+        elif isinstance(models, list | tuple):
+            state["models"] = [m.name if isinstance(m, ModelSpec) else m for m in models]
+        return state
 
     def save(self, path: Any) -> Any:
         """Save the fitted model to the directory ``path`` (see ``automl.persistence``)."""

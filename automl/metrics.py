@@ -82,7 +82,10 @@ def _roc_auc(y: np.ndarray, proba: np.ndarray) -> float:
 def _log_loss(y: np.ndarray, proba: np.ndarray) -> float:
     from sklearn.metrics import log_loss
 
-    return log_loss(y, np.clip(proba, 1e-15, 1.0), labels=np.arange(proba.shape[1]))
+    proba = np.clip(proba, 1e-15, 1.0)
+    # stored out-of-fold probabilities are float32: rows sum to 1 only to ~1e-7
+    proba = proba / proba.sum(axis=1, keepdims=True)
+    return log_loss(y, proba, labels=np.arange(proba.shape[1]))
 
 
 def _f1(y: np.ndarray, proba: np.ndarray) -> float:

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from automl.modalities import MODALITIES, SCHEMAS, detect_modality
+from automl.specs import Context
 
 TASKS = ("binary", "multiclass", "regression")
 TASK_ALIASES = {"classification": None, "auto": None}
@@ -336,6 +337,11 @@ def _features(X: Any, modality: str | None) -> tuple[Any, Any]:
     if modality not in MODALITIES:
         raise ValueError(f"unknown modality {modality!r}; known modalities: "
                          f"{', '.join(MODALITIES)}")
+    if modality == "multimodal":
+        from automl.multimodal import MultimodalSchema
+
+        schema = MultimodalSchema.infer(X)
+        return schema.transform(X), schema
     if modality != "tabular":
         schema = SCHEMAS[modality].infer(X)
         return schema.transform(X), schema
@@ -390,6 +396,24 @@ def check_rare_classes(y: np.ndarray, classes: Sequence[Any]) -> None:
             "and some models may fail on them; add rows or merge the classes",
             stacklevel=3,
         )
+
+
+def context_for(schema: Any, **facts: Any) -> Context:
+    """The ``Context`` specs get for data of ``schema``, plus the run's ``facts``.
+
+    ``facts`` are the Context fields that do not come from the schema (task,
+    rows, classes, seed, threads, device). Multimodal data gets one context
+    per part in ``Context.parts``.
+    """
+    tabular = schema.modality == "tabular"
+    parts = tuple((name, context_for(part, **facts))
+                  for name, part in getattr(schema, "parts", ()))
+    return Context(
+        n_features=int(np.prod(schema.input_shape)),
+        numeric_columns=schema.numeric if tabular else (),
+        categorical_columns=schema.categorical if tabular else (),
+        modality=schema.modality, input_shape=schema.input_shape, parts=parts, **facts,
+    )
 
 
 def data_fingerprint(data: Dataset) -> str:

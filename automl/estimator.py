@@ -15,7 +15,13 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
-from automl.data import Dataset, check_rare_classes, data_fingerprint, validate_training_data
+from automl.data import (
+    Dataset,
+    check_rare_classes,
+    context_for,
+    data_fingerprint,
+    validate_training_data,
+)
 from automl.engine import Budget, Search, add_ensemble_row, join_spaces, leaderboard
 from automl.evaluation import make_splits
 from automl.final import FinalReserve, build_final, ranked
@@ -186,16 +192,9 @@ class AutoML(BaseEstimator):
         except Exception:
             store.close()
             raise
-        tabular = data.schema.modality == "tabular"
-        ctx = Context(
-            task=data.task, n_rows=len(data.X),
-            n_features=int(np.prod(data.schema.input_shape)),
-            n_classes=data.n_classes,
-            numeric_columns=data.schema.numeric if tabular else (),
-            categorical_columns=data.schema.categorical if tabular else (), seed=seed,
-            n_threads=threads_per_trial(self.n_jobs), device=self.device,
-            modality=data.schema.modality, input_shape=data.schema.input_shape,
-        )
+        ctx = context_for(data.schema, task=data.task, n_rows=len(data.X),
+                          n_classes=data.n_classes, seed=seed,
+                          n_threads=threads_per_trial(self.n_jobs), device=self.device)
         try:
             specs = self._resolve_models(registry, ctx)
             strategy = self._make_strategy(registry, specs, seed)

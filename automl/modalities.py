@@ -23,12 +23,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-MODALITIES = ("tabular", "image", "sequence", "text")
+MODALITIES = ("tabular", "image", "sequence", "text", "multimodal")
 CHANNELS = (1, 3, 4)
 
 
 def detect_modality(X: Any) -> str:
     """Guess the modality of user input (see the module docstring for the rules)."""
+    if isinstance(X, dict):
+        return "multimodal"
     if isinstance(X, pd.DataFrame):
         return "tabular"
     if isinstance(X, pd.Series):
@@ -221,6 +223,10 @@ SCHEMAS = {"image": ImageSchema, "sequence": SequenceSchema, "text": TextSchema}
 
 def take(X: Any, rows: np.ndarray) -> Any:
     """Rows ``rows`` of any modality's canonical form."""
+    from automl.multimodal import MultimodalData
+
+    if isinstance(X, MultimodalData):
+        return X.take(rows)
     if isinstance(X, pd.DataFrame):
         return X.iloc[rows]
     if isinstance(X, list):

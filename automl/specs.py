@@ -71,7 +71,10 @@ class Context:
         ``"tabular"``, ``"image"``, ``"sequence"`` or ``"text"``.
     input_shape : tuple of int
         ``(n_columns,)`` for tables, ``(C, H, W)`` for images, ``(F,)`` for
-        sequences, ``()`` for texts.
+        sequences, ``()`` for texts and multimodal rows.
+    parts : tuple of (str, Context) pairs
+        Multimodal rows only: each part's name and a context describing it
+        (its modality, shape and, for a table, its columns).
     """
 
     task: str
@@ -85,6 +88,7 @@ class Context:
     device: str = "cpu"
     modality: str = "tabular"
     input_shape: tuple[int, ...] = ()
+    parts: tuple[tuple[str, Context], ...] = ()
 
     @property
     def family(self) -> str:

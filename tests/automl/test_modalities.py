@@ -77,10 +77,11 @@ def test_predict_time_shapes_are_checked():
         sequences.transform([np.zeros((3, 5))])
 
 
-def test_no_model_for_a_modality_is_a_clear_error():
+def test_models_that_cannot_take_the_modality_are_a_clear_error():
     images, y = load_digits(return_X_y=True)
-    with pytest.raises(ValueError, match="no registered model supports multiclass on image"):
-        AutoML(time_budget=10).fit(images.reshape(-1, 8, 8), y)
+    with pytest.raises(ValueError, match=r"\['logistic_regression'\] do not support "
+                                         r"multiclass on image data; usable models: \["):
+        AutoML(time_budget=10, models=["logistic_regression"]).fit(images.reshape(-1, 8, 8), y)
 
 
 @pytest.fixture()

@@ -7,6 +7,7 @@ import sys
 import time
 import warnings
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -34,6 +35,9 @@ from automl.storage import TrialStore
 from automl.workers import TrialData, make_pool, threads_per_trial
 
 logger = logging.getLogger(__name__)
+
+FIT_SHARE_OF_TRIAL = 0.8
+"""Share of a fold's slice of the trial time limit its fit may take (``Context.time_limit``)."""
 
 class AutoML(BaseEstimator):
     """Search models and hyperparameters for a table, then refit the best.
@@ -206,6 +210,9 @@ class AutoML(BaseEstimator):
         trial_limit = self.trial_time_limit
         if trial_limit is None:
             trial_limit = float(self.time_budget) / 3
+        # each fold's fit may use its share of the trial's limit, less a margin for
+        # predicting and scoring, so that epoch-trained models stop instead of dying
+        ctx = replace(ctx, time_limit=FIT_SHARE_OF_TRIAL * trial_limit / len(splits))
         progress = ProgressPrinter(metric, self.time_budget, stream=sys.stderr,
                                    verbose=self.verbose) if self.verbose else None
         pool = None

@@ -75,6 +75,11 @@ class Context:
     parts : tuple of (str, Context) pairs
         Multimodal rows only: each part's name and a context describing it
         (its modality, shape and, for a table, its columns).
+    time_limit : float or None
+        Seconds one ``fit`` may take: the trial's time limit shared among its
+        folds. Estimators that train in epochs should stop there and keep
+        their best weights (a trial past its limit is killed and lost).
+        None: no limit.
     """
 
     task: str
@@ -89,6 +94,7 @@ class Context:
     modality: str = "tabular"
     input_shape: tuple[int, ...] = ()
     parts: tuple[tuple[str, Context], ...] = ()
+    time_limit: float | None = None
 
     @property
     def family(self) -> str:

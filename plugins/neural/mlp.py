@@ -99,6 +99,7 @@ def _build_mlp(config: Mapping[str, Any], ctx: Context) -> _TabularMLP:
         max_epochs=max_epochs,
         device=ctx.device,
         n_threads=suggested_threads(ctx),
+        time_limit=ctx.time_limit,
         random_state=ctx.seed,
     )
 

@@ -1,0 +1,325 @@
+"""What the ``lstm`` and ``transformer`` estimators share: inputs, training, prediction.
+
+An estimator takes either texts (a list, array or Series of non-empty
+strings) or float sequences (an ``(N, T, F)`` array or a list of ``(T_i, F)``
+arrays of varying length), decided in ``fit`` and checked again at predict
+time. Texts are tokenized with a :class:`~plugins.neural.tokenizer.Tokenizer`
+learned in fit (``token_level``, ``vocab_size``); sequences are standardised
+per feature (:class:`~plugins.neural._sequence_batches.SequenceScaler`) and
+clipped. Both are truncated to ``max_length`` steps or tokens and batched by
+padding to the longest row of each batch.
+
+Training is :func:`plugins.neural._training.train_network` (AdamW, optional
+L1, gradient clipping, cosine or one-cycle schedule, early stopping on a
+seeded, stratified validation split, best weights restored, out-of-memory as
+a clear error). Regression targets are standardised for training. Prediction
+batches rows sorted by length, so that little padding is computed. The fitted
+state is numpy arrays and plain Python values (the torch module is rebuilt
+from ``weights_`` on demand), so estimators pickle and save with skops.
+Importing this module does not import torch.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.utils.validation import check_is_fitted
+
+from automl.modalities import SequenceSchema, TextSchema, detect_modality
+
+from ._sequence_batches import RaggedDataset, SequenceScaler, collate_padded, length_order, truncate
+from .tokenizer import Tokenizer
+
+__all__ = [
+    "MIN_BATCH_ROWS",
+    "PREDICT_BATCH_SIZE",
+    "SEQUENCE_MAX_EPOCHS",
+    "SEQUENCE_PATIENCE",
+]
+
+SEQUENCE_MAX_EPOCHS = 60
+"""Most epochs when the config does not set the ``max_epochs`` fidelity (early
+stopping usually ends training sooner)."""
+
+SEQUENCE_PATIENCE = 8
+"""Epochs without a validation improvement before training stops."""
+
+MIN_BATCH_ROWS = 16
+"""Smallest effective batch: ``batch_size`` is lowered to ``n_rows // 8`` (at
+least this) so that small data still gets several steps per epoch."""
+
+PREDICT_BATCH_SIZE = 256
+"""Rows per batch when predicting and computing validation losses."""
+
+
+def _is_text(X: Any) -> bool:
+    """Whether ``X`` is meant as texts: detected as such, or a 1-D collection holding a str."""
+    if detect_modality(X) == "text":
+        return True
+    if isinstance(X, pd.Series) or (isinstance(X, np.ndarray) and X.ndim == 1):
+        X = X.tolist()
+    return isinstance(X, list | tuple) and any(isinstance(v, str) for v in X)
+
+
+class _SequenceModel(BaseEstimator):
+    """Fit and predict shared by the recurrent and Transformer estimators.
+
+    Subclasses define ``__init__`` (the common parameters listed in
+    :class:`plugins.neural.lstm.RecurrentSequenceClassifier` plus their own),
+    ``_network_class`` and ``_architecture``.
+    """
+
+    _classification = False
+
+    # -- what a subclass supplies -----------------------------------------------
+
+    @staticmethod
+    def _network_class() -> type:
+        raise NotImplementedError
+
+    def _architecture(self) -> dict[str, Any]:
+        """Network arguments beyond the inputs and the outputs."""
+        raise NotImplementedError
+
+    def _encode_target(self, y: np.ndarray) -> tuple[np.ndarray, int]:
+        raise NotImplementedError
+
+    # -- inputs -------------------------------------------------------------------
+
+    def _max_length(self) -> int:
+        if isinstance(self.max_length, bool) or int(self.max_length) != self.max_length \
+                or self.max_length < 1:
+            raise ValueError(f"max_length must be a positive integer, got {self.max_length!r}")
+        return int(self.max_length)
+
+    def _fit_inputs(self, X: Any) -> list[np.ndarray]:
+        """Learn the tokenizer or the scaler; return the encoded training rows."""
+        if isinstance(X, str):
+            raise ValueError("X is a single string; pass a list of texts, one per row")
+        max_length = self._max_length()
+        self.tokenizer_: Tokenizer | None = None
+        self.scaler_: SequenceScaler | None = None
+        if _is_text(X):
+            texts = TextSchema.infer(X).transform(X)
+            self.modality_, self.n_features_ = "text", None
+            self.tokenizer_ = Tokenizer(level=self.token_level, vocab_size=self.vocab_size,
+                                        max_length=max_length).fit(texts)
+            return self.tokenizer_.encode(texts)
+        schema = SequenceSchema.infer(X)
+        sequences = schema.transform(X)
+        self.modality_, self.n_features_ = "sequence", schema.n_features
+        self.scaler_ = SequenceScaler().fit(sequences)
+        return truncate(self.scaler_.transform(sequences), max_length)
+
+    def _transform_inputs(self, X: Any) -> list[np.ndarray]:
+        """Encode rows to predict with the fitted tokenizer or scaler."""
+        check_is_fitted(self, "weights_")
+        if isinstance(X, str):
+            raise ValueError("X is a single string; pass a list of texts, one per row")
+        is_text = _is_text(X)
+        if self.modality_ == "text":
+            if not is_text:
+                raise ValueError("this model was fitted on texts; pass a list of strings")
+            return self.tokenizer_.encode(TextSchema().transform(X))
+        if is_text:
+            raise ValueError(f"this model was fitted on sequences of {self.n_features_} "
+                             "features; pass an (N, T, F) array or a list of (T, F) arrays")
+        sequences = SequenceSchema(self.n_features_).transform(X)
+        return truncate(self.scaler_.transform(sequences), int(self.max_length))
+
+    def _inputs_config(self) -> dict[str, Any]:
+        if self.modality_ == "text":
+            return {"n_features": None, "vocab_size": self.tokenizer_.n_tokens_}
+        return {"n_features": int(self.n_features_), "vocab_size": None}
+
+    # -- training -----------------------------------------------------------------
+
+    def _seed(self) -> int:
+        if isinstance(self.random_state, int | np.integer):
+            return int(self.random_state)
+        return int(np.random.default_rng().integers(2**31 - 1))
+
+    def _settings(self, n_rows: int, seed: int) -> Any:
+        from ._training import TrainSettings
+
+        batch = max(1, min(int(self.batch_size), max(MIN_BATCH_ROWS, n_rows // 8)))
+        return TrainSettings(
+            max_epochs=int(self.max_epochs), batch_size=batch,
+            learning_rate=float(self.learning_rate), weight_decay=float(self.weight_decay),
+            l1=float(self.l1), grad_clip=self.grad_clip, schedule=str(self.schedule),
+            validation_fraction=float(self.validation_fraction), patience=self.patience,
+            time_limit=self.time_limit, device=str(self.device), precision=str(self.precision),
+            seed=seed, n_threads=int(self.n_threads), eval_batch_size=PREDICT_BATCH_SIZE,
+        )
+
+    def fit(self, X: Any, y: Any) -> _SequenceModel:
+        """Learn the input encoding and train the network.
+
+        Parameters
+        ----------
+        X : list of str, or (N, T, F) array, or list of (T_i, F) arrays
+            Texts, or float sequences whose lengths may differ.
+        y : array-like of shape (n_samples,)
+            Class labels, or regression targets.
+
+        Returns
+        -------
+        self
+            The fitted estimator.
+
+        Raises
+        ------
+        ValueError
+            For empty, mixed or malformed inputs, mismatched or non-finite
+            targets, or bad parameters.
+
+        """
+        from ._training import train_network
+
+        items = self._fit_inputs(X)
+        y = np.asarray(y)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = y.reshape(-1)
+        if y.ndim != 1 or len(y) != len(items):
+            raise ValueError(f"y must be 1-dimensional with {len(items)} rows (one per "
+                             f"{self.modality_}), got shape {y.shape}")
+        if len(items) < 2:
+            raise ValueError("need at least 2 rows to fit")
+        target, n_outputs = self._encode_target(y)
+        self.net_config_ = {**self._inputs_config(), **self._architecture(),
+                            "n_outputs": int(n_outputs)}
+        config, network = dict(self.net_config_), self._network_class()
+        result = train_network(
+            lambda: network(**config), RaggedDataset(items, target),
+            self._settings(len(items), self._seed()),
+            task="classification" if self._classification else "regression",
+            stratify=target if self._classification else None, collate_fn=collate_padded,
+        )
+        net = result.model.cpu().eval()
+        self.weights_ = {k: v.detach().cpu().numpy().copy() for k, v in net.state_dict().items()}
+        self._net = net
+        self.history_ = [
+            {"epoch": r.epoch, "train_loss": r.train_loss, "val_loss": r.val_loss,
+             "learning_rate": r.learning_rate, "seconds": r.seconds}
+            for r in result.history
+        ]
+        self.n_epochs_ = result.epochs
+        self.best_epoch_ = result.best_epoch
+        self.stop_reason_ = result.stop_reason
+        self.fit_seconds_ = result.seconds
+        self.seconds_per_epoch_ = result.seconds_per_epoch
+        self.device_ = result.device
+        return self
+
+    # -- prediction ---------------------------------------------------------------
+
+    def _module(self) -> Any:
+        net = self.__dict__.get("_net")
+        if net is None:
+            import torch
+
+            net = self._network_class()(**self.net_config_)
+            net.load_state_dict({k: torch.from_numpy(np.array(v, copy=True))
+                                 for k, v in self.weights_.items()})
+            net.eval()
+            self._net = net
+        return net
+
+    def _outputs(self, X: Any) -> np.ndarray:
+        """Network outputs ``(n, n_outputs)`` in float64, in the order of ``X``."""
+        from ._training import predict_network, resolve_device
+
+        items = self._transform_inputs(X)
+        order = length_order(items)
+        out = predict_network(
+            self._module(), RaggedDataset([items[i] for i in order]),
+            device=resolve_device(self.device, strict=False), batch_size=PREDICT_BATCH_SIZE,
+            n_threads=int(self.n_threads), collate_fn=collate_padded,
+        )
+        outputs = np.empty_like(out, dtype=np.float64)
+        outputs[order] = out
+        return outputs
+
+    def __getstate__(self) -> dict[str, Any]:
+        """State without the torch module (rebuilt from ``weights_`` when needed)."""
+        state = dict(super().__getstate__())
+        state.pop("_net", None)
+        return state
+
+
+class _SequenceClassifierMixin(ClassifierMixin):
+    """Classes, probabilities and labels of a sequence classifier."""
+
+    _classification = True
+
+    def _encode_target(self, y: np.ndarray) -> tuple[np.ndarray, int]:
+        self.classes_ = np.unique(y)
+        return np.searchsorted(self.classes_, y).astype(np.int64), max(len(self.classes_), 1)
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Class probabilities.
+
+        Parameters
+        ----------
+        X : list of str, or (N, T, F) array, or list of (T_i, F) arrays
+            Rows of the modality seen in fit; unseen words are fine.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+            Columns in ``classes_`` order; rows sum to 1.
+
+        """
+        logits = self._outputs(X)
+        logits -= logits.max(axis=1, keepdims=True)
+        proba = np.exp(logits)
+        return proba / proba.sum(axis=1, keepdims=True)
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Most probable class labels.
+
+        Parameters
+        ----------
+        X : list of str, or (N, T, F) array, or list of (T_i, F) arrays
+            Rows to predict.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+            Labels from ``classes_``.
+
+        """
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+
+class _SequenceRegressorMixin(RegressorMixin):
+    """Standardised targets and predictions of a sequence regressor."""
+
+    def _encode_target(self, y: np.ndarray) -> tuple[np.ndarray, int]:
+        target = np.asarray(y, dtype=np.float64)
+        if not np.all(np.isfinite(target)):
+            raise ValueError("regression targets must be finite; drop or fill the rows "
+                             "whose target is NaN or infinite")
+        self.target_mean_ = float(target.mean())
+        scale = float(target.std())
+        self.target_scale_ = scale if scale > 0 else 1.0
+        return ((target - self.target_mean_) / self.target_scale_).astype(np.float32), 1
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Predicted targets.
+
+        Parameters
+        ----------
+        X : list of str, or (N, T, F) array, or list of (T_i, F) arrays
+            Rows of the modality seen in fit; unseen words are fine.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+            Predictions in the target's units.
+
+        """
+        return self._outputs(X)[:, 0] * self.target_scale_ + self.target_mean_

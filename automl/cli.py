@@ -16,7 +16,8 @@ def _add_search_options(parser: argparse.ArgumentParser, default_budget: float) 
                         help="seconds for the whole fit (default: %(default)s)")
     parser.add_argument("--max-trials", type=int, default=None, help="stop after N trials")
     parser.add_argument("--task", default=None,
-                        help="binary, multiclass, classification or regression (inferred)")
+                        help="binary, multiclass, classification, regression (inferred) "
+                             "or recommendation")
     parser.add_argument("--modality", default=None,
                         choices=("tabular", "image", "sequence", "text"),
                         help="what the rows are (detected from the data by default)")
@@ -86,8 +87,14 @@ def cmd_fit(args: argparse.Namespace) -> int:
     """Fit on a data file (see ``automl.datafiles``) and save the model directory."""
     from automl.datafiles import read_training_data
 
+    if args.target is None and args.task != "recommendation":
+        raise ValueError("--target is required (only --task recommendation may omit it, "
+                         "for implicit feedback)")
     X, y = read_training_data(args.train, args.target, args.modality)
-    model = _make_automl(args).fit(X, y)
+    model = _make_automl(args)
+    if args.task == "recommendation":
+        model.set_params(user_column=args.user_column, item_column=args.item_column)
+    model.fit(X, y)
     _print_leaderboard(model.leaderboard())
     if args.output:
         model.save(args.output)
@@ -175,8 +182,13 @@ def build_parser() -> argparse.ArgumentParser:
     fit = commands.add_parser("fit", help="fit on a data file (CSV table or texts, .npz arrays)")
     fit.add_argument("train", help="CSV file with a header row, or .npz arrays "
                                    "(see automl.datafiles)")
-    fit.add_argument("--target", required=True,
-                     help="name of the target column (CSV) or array (.npz)")
+    fit.add_argument("--target", default=None,
+                     help="name of the target column (CSV) or array (.npz); required "
+                          "except for implicit-feedback recommendation")
+    fit.add_argument("--user-column", default=None,
+                     help="--task recommendation: the user id column (detected by name)")
+    fit.add_argument("--item-column", default=None,
+                     help="--task recommendation: the item id column (detected by name)")
     fit.add_argument("--output", help="directory to save the fitted model in")
     _add_search_options(fit, default_budget=60)
     fit.set_defaults(func=cmd_fit)

@@ -103,10 +103,12 @@ class Dataset:
     X : pandas.DataFrame, numpy.ndarray or list
         Features in training form: a DataFrame for tables, else the
         modality's canonical form (see ``automl.modalities``).
-    y : numpy.ndarray
-        Encoded labels (int, classification) or float targets (regression).
+    y : numpy.ndarray or None
+        Encoded labels (int, classification), float targets (regression,
+        ratings), or None (implicit-feedback recommendation).
     task : str
-        ``"binary"``, ``"multiclass"`` or ``"regression"``.
+        ``"binary"``, ``"multiclass"``, ``"regression"``, ``"rating"`` or
+        ``"ranking"``.
     classes : numpy.ndarray or None
         The user's class labels, in encoding order.
     schema : Schema or a modality schema
@@ -114,7 +116,7 @@ class Dataset:
     """
 
     X: Any
-    y: np.ndarray
+    y: np.ndarray | None
     task: str
     classes: np.ndarray | None
     schema: Any
@@ -408,6 +410,14 @@ def context_for(schema: Any, **facts: Any) -> Context:
     tabular = schema.modality == "tabular"
     parts = tuple((name, context_for(part, **facts))
                   for name, part in getattr(schema, "parts", ()))
+    if schema.modality == "interactions":
+        side = schema.side
+        facts = {**facts, "n_users": schema.n_users, "n_items": schema.n_items,
+                 "implicit": facts["task"] == "ranking",
+                 "numeric_columns": side.numeric if side is not None else (),
+                 "categorical_columns": side.categorical if side is not None else ()}
+        return Context(n_features=int(np.prod(schema.input_shape)),
+                       modality=schema.modality, input_shape=schema.input_shape, **facts)
     return Context(
         n_features=int(np.prod(schema.input_shape)),
         numeric_columns=schema.numeric if tabular else (),

@@ -65,7 +65,7 @@ def _features(arrays: dict[str, np.ndarray], file: Path) -> Any:
     return np.split(X, np.cumsum(lengths)[:-1])
 
 
-def read_training_data(path: str | Path, target: str,
+def read_training_data(path: str | Path, target: str | None,
                        modality: str | None = None) -> tuple[Any, Any]:
     """Read features and target from a training file (see the module docstring).
 
@@ -73,8 +73,9 @@ def read_training_data(path: str | Path, target: str,
     ----------
     path : str or Path
         A ``.csv`` or ``.npz`` file.
-    target : str
-        The target column (CSV) or array (npz).
+    target : str or None
+        The target column (CSV) or array (npz); None reads a CSV without a
+        target (implicit-feedback interactions), and ``y`` is None.
     modality : str, optional
         ``"text"`` reads the one feature column of a CSV as texts.
 
@@ -91,6 +92,8 @@ def read_training_data(path: str | Path, target: str,
     file = _existing(path)
     if file.suffix.lower() == ".csv":
         table = pd.read_csv(file)
+        if target is None:
+            return table, None
         if target not in table.columns:
             raise ValueError(f"target column {target!r} is not in {file}; its columns are: "
                              f"{', '.join(map(str, table.columns))}")

@@ -26,8 +26,10 @@ from automl.data import (
 from automl.engine import Budget, Search, add_ensemble_row, join_spaces, leaderboard
 from automl.evaluation import make_splits
 from automl.final import FinalReserve, build_final, ranked
+from automl.interactions import validate_interactions
 from automl.metrics import DEFAULT_METRICS, Metric
 from automl.progress import ProgressPrinter
+from automl.recommendation import RankingPredictor, RecommenderMixin, recommendation_splits
 from automl.records import TrialRecord
 from automl.registry import Registry, get_registry
 from automl.specs import Context, ModelSpec
@@ -39,7 +41,7 @@ logger = logging.getLogger(__name__)
 FIT_SHARE_OF_TRIAL = 0.8
 """Share of a fold's slice of the trial time limit its fit may take (``Context.time_limit``)."""
 
-class AutoML(BaseEstimator):
+class AutoML(RecommenderMixin, BaseEstimator):
     """Search models and hyperparameters for a table, then refit the best.
 
     Parameters
@@ -49,8 +51,11 @@ class AutoML(BaseEstimator):
     max_trials : int, optional
         Stop after this many trials (with ``random_state`` fixed, the
         leaderboard is then reproducible).
-    task : {"binary", "multiclass", "classification", "regression"}, optional
-        Inferred from ``y`` when None.
+    task : {"binary", "multiclass", "classification", "regression", "recommendation"}, optional
+        Inferred from ``y`` when None. ``"recommendation"``: ``X`` holds
+        user-item interactions (see ``automl.interactions``) and ``y`` their
+        ratings, or None for implicit feedback; then ``recommend`` serves
+        top-k items.
     modality : {"tabular", "image", "sequence", "text"}, optional
         Detected from ``X`` when None (see ``automl.modalities``; a 3-D array
         is read as grey images when square or uint8, else as sequences).
@@ -109,6 +114,9 @@ class AutoML(BaseEstimator):
         Steps of greedy ensemble selection.
     device : {"auto", "cpu", "cuda"}, default="auto"
         Device for torch models and the ensemble arithmetic.
+    user_column, item_column : str, optional
+        ``task="recommendation"``: the id columns of ``X`` (recognised names
+        such as ``user``/``user_id`` and ``item``/``item_id`` when None).
 
     Attributes
     ----------
@@ -150,6 +158,8 @@ class AutoML(BaseEstimator):
         ensemble: str | None = "greedy",
         ensemble_size: int = 50,
         device: str = "auto",
+        user_column: str | None = None,
+        item_column: str | None = None,
     ) -> None:
         self.time_budget = time_budget
         self.max_trials = max_trials
@@ -168,6 +178,8 @@ class AutoML(BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
         self.ensemble = ensemble
+        self.user_column = user_column
+        self.item_column = item_column
         self.ensemble_size = ensemble_size
         self.device = device
 
@@ -186,7 +198,7 @@ class AutoML(BaseEstimator):
         started = time.monotonic()
         self._check_params()
         registry = get_registry()
-        data = validate_training_data(X, y, self.task, self.modality)
+        data = self._validate(X, y)
         if data.classes is not None:
             check_rare_classes(data.y, data.classes)
         metric = self._resolve_metric(registry, data.task)
@@ -202,7 +214,10 @@ class AutoML(BaseEstimator):
         try:
             specs = self._resolve_models(registry, ctx)
             strategy = self._make_strategy(registry, specs, seed)
-            splits = make_splits(data.task, data.y, self.cv, seed)
+            if ctx.family == "recommendation":
+                splits = recommendation_splits(data.X, ctx.implicit, seed)
+            else:
+                splits = make_splits(data.task, data.y, self.cv, seed)
         except Exception:
             store.close()
             raise
@@ -218,15 +233,15 @@ class AutoML(BaseEstimator):
         pool = None
         try:
             loaded = store.load()
-            pool = make_pool(TrialData(data.X, data.y, splits, metric, ctx, specs),
+            predictor = RankingPredictor(ctx.n_items, seed) if ctx.implicit else None
+            pool = make_pool(TrialData(data.X, data.y, splits, metric, ctx, specs, predictor),
                              self.n_jobs, self.backend)
             remaining = float(self.time_budget) - (time.monotonic() - started)
             search = Search(
                 specs, strategy, metric, pool,
                 Budget(remaining, self.max_trials, trial_limit), store=store,
                 loaded=loaded,
-                reserve=FinalReserve(metric, data.y,
-                                     self.ensemble_size if self.ensemble else 0),
+                reserve=FinalReserve(metric, data.y, self._ensemble_size(data)),
                 on_trial=progress,
             )
             records = search.run()
@@ -245,8 +260,8 @@ class AutoML(BaseEstimator):
         """Build the final model (ensemble or best trial) and set the fitted attributes."""
         self.final_, self.ensemble_ = build_final(
             records, data.X, data.y, ctx, specs, metric, deadline,
-            ensemble_size=self.ensemble_size if self.ensemble else 0,
-            method=self.ensemble or "greedy",
+            ensemble_size=self._ensemble_size(data),
+            method=(self.ensemble or "greedy") if self._ensemble_size(data) else "greedy",
         )
         ok = ranked(records, metric)
         by_number = {r.number: r for r in records}
@@ -262,6 +277,17 @@ class AutoML(BaseEstimator):
                 self.feature_names_in_ = np.asarray(data.schema.columns, dtype=object)
         if data.classes is not None:
             self.classes_ = data.classes
+        if ctx.family == "recommendation":
+            self.interactions_ = (data.X["user"].to_numpy(), data.X["item"].to_numpy())
+
+    def _validate(self, X: Any, y: Any) -> Dataset:
+        if self.task == "recommendation":
+            return validate_interactions(X, y, self.user_column, self.item_column)
+        return validate_training_data(X, y, self.task, self.modality)
+
+    def _ensemble_size(self, data: Dataset) -> int:
+        # ranks of implicit feedback and scores on different scales do not average
+        return 0 if not self.ensemble or data.task == "ranking" else self.ensemble_size
 
     def _check_params(self) -> None:
         budget = self.time_budget
@@ -388,16 +414,20 @@ class AutoML(BaseEstimator):
         return self.schema_.transform(X)
 
     def predict(self, X: Any) -> np.ndarray:
-        """Predict labels (in the user's own type) or values."""
+        """Predict labels (in the user's own type) or values.
+
+        For recommendation, ``X`` holds (user, item) pairs: predicted ratings,
+        or relevance scores for implicit feedback (higher is better).
+        """
         Xt = self._transform(X)
         prediction = self.final_.predict_matrix(Xt)
-        if self.task_ == "regression":
-            return prediction
+        if self.task_ not in ("binary", "multiclass"):
+            return prediction  # values, ratings or relevance scores
         return self.classes_[np.argmax(prediction, axis=1)]
 
     def _is_classifier(self) -> bool:
         task = getattr(self, "task_", self.task)
-        return task != "regression"
+        return task not in ("regression", "rating", "ranking", "recommendation", "generation")
 
     @available_if(_is_classifier)
     def predict_proba(self, X: Any) -> np.ndarray:

@@ -130,6 +130,7 @@ def cross_validate(
     deadline: float | None = None,
     train_fraction: float = 1.0,
     seed: int = 0,
+    predictor: Callable[[Any, Any, np.ndarray, np.ndarray], np.ndarray] | None = None,
 ) -> Evaluation:
     """Fit a fresh estimator on each training fold and score its predictions.
 
@@ -145,11 +146,17 @@ def cross_validate(
         validation folds stay whole so scores remain comparable.
     seed : int
         Seed of that subsample.
+    predictor : callable, optional
+        ``predictor(estimator, X, train_rows, valid_rows) -> predictions`` in
+        place of predicting the validation rows (ranking evaluation of
+        recommenders). ``y`` may then be None: estimators are fitted without
+        a target.
     """
+    n_rows = len(X)
     if n_classes is None:
-        oof = np.full(len(y), np.nan)
+        oof = np.full(n_rows, np.nan)
     else:
-        oof = np.full((len(y), n_classes), np.nan)
+        oof = np.full((n_rows, n_classes), np.nan)
     fold_scores: list[float] = []
     fit_time = 0.0
     started = time.monotonic()
@@ -159,22 +166,26 @@ def cross_validate(
             if time.monotonic() + per_fold > deadline:
                 raise TrialTimeout(f"time limit reached after {fold} of {len(splits)} folds")
         if train_fraction < 1.0:
-            train = _subsample(train, y, train_fraction, seed + fold, n_classes is not None)
+            train = _subsample(train, y if y is not None else np.zeros(len(oof)),
+                               train_fraction, seed + fold, n_classes is not None)
         estimator = build()
         started = time.perf_counter()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", category=UserWarning)
             warnings.filterwarnings("ignore", category=FutureWarning)
             _silence_convergence_warnings()
-            estimator.fit(take(X, train), y[train])
+            estimator.fit(take(X, train), None if y is None else y[train])
             fit_time += time.perf_counter() - started
-            prediction = predict_matrix(estimator, take(X, valid), n_classes)
+            if predictor is None:
+                prediction = predict_matrix(estimator, take(X, valid), n_classes)
+            else:
+                prediction = predictor(estimator, X, train, valid)
         if not np.all(np.isfinite(prediction)):
             raise ValueError("the model predicted NaN or infinite values")
         oof[valid] = prediction
-        fold_scores.append(metric(y[valid], prediction))
+        fold_scores.append(metric(None if y is None else y[valid], prediction))
     covered = np.unique(np.concatenate([valid for _, valid in splits]))
-    score = metric(y[covered], oof[covered])
+    score = metric(None if y is None else y[covered], oof[covered])
     return Evaluation(score=score, fold_scores=fold_scores, oof=oof, fit_time=fit_time)
 
 

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from automl.data import Schema
+from automl.data import Dataset, Schema
 
 USER_COLUMNS = ("user", "user_id", "userid", "userId", "customer", "customer_id")
 ITEM_COLUMNS = ("item", "item_id", "itemid", "itemId", "product", "product_id", "movie",
@@ -148,3 +148,39 @@ def check_ratings(X: pd.DataFrame, y: np.ndarray, schema: InteractionSchema) -> 
             f"{schema.users[user]!r} and item {schema.items[item]!r}; keep one rating per "
             "pair (the latest or the mean)"
         )
+
+
+def validate_interactions(X: Any, y: Any, user_column: str | None = None,
+                          item_column: str | None = None) -> Dataset:
+    """Validate interactions (and ratings) and return the training ``Dataset``.
+
+    Parameters
+    ----------
+    X : pandas.DataFrame
+        One interaction per row, in time order (see the module docstring).
+    y : array-like or None
+        One rating per row (explicit feedback, task ``"rating"``), or None
+        (implicit feedback, task ``"ranking"``; ``Dataset.y`` is then None).
+    user_column, item_column : str, optional
+        Names of the id columns; recognised names are tried when None.
+
+    Raises
+    ------
+    ValueError
+        Naming the problem and its fix: missing id columns or ids, ratings of
+        the wrong length or with NaN, conflicting ratings of one pair.
+    """
+    schema = InteractionSchema.infer(X, user_column, item_column)
+    frame = schema.transform(X)
+    if y is None:
+        return Dataset(frame, None, "ranking", None, schema)
+    ratings = pd.to_numeric(pd.Series(np.asarray(y).ravel()), errors="coerce").to_numpy(float)
+    if len(ratings) != len(frame):
+        raise ValueError(f"X has {len(frame)} interactions but y has {len(ratings)} ratings; "
+                         "pass one rating per row, or y=None for implicit feedback")
+    bad = int((~np.isfinite(ratings)).sum())
+    if bad:
+        raise ValueError(f"y has {bad} missing, non-numeric or infinite ratings; drop those "
+                         "rows or pass y=None for implicit feedback")
+    check_ratings(frame, ratings, schema)
+    return Dataset(frame, ratings, "rating", None, schema)

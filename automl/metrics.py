@@ -1,8 +1,10 @@
 """Metrics registry: a metric scores out-of-fold predictions for one task family.
 
 Classification metrics receive the encoded labels ``0 .. K-1`` and a probability
-matrix of shape ``(n, K)``; regression metrics receive the true and predicted
-values. Built-in metrics are registered through the same hook as a plugin's.
+matrix of shape ``(n, K)``; regression and rating metrics receive the true and
+predicted values; ranking metrics (implicit-feedback recommendation) receive
+the 0-based rank of each held-out item among its candidates. Built-in metrics
+are registered through the same hook as a plugin's.
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ import numpy as np
 
 from automl import hookimpl
 
-DEFAULT_METRICS = {"binary": "roc_auc", "multiclass": "log_loss", "regression": "rmse"}
+DEFAULT_METRICS = {"binary": "roc_auc", "multiclass": "log_loss", "regression": "rmse",
+                   "rating": "rmse", "ranking": "ndcg_at_10"}
 """Default metric per task: threshold-free for binary, proper scoring for multiclass."""
 
 
@@ -110,8 +113,21 @@ def _r2(y: np.ndarray, pred: np.ndarray) -> float:
     return r2_score(y, pred)
 
 
+def _ndcg_at_10(_: np.ndarray, ranks: np.ndarray) -> float:
+    from automl.ranking import ndcg_at_k
+
+    return ndcg_at_k(ranks, 10)
+
+
+def _hit_rate_at_10(_: np.ndarray, ranks: np.ndarray) -> float:
+    from automl.ranking import hit_rate_at_k
+
+    return hit_rate_at_k(ranks, 10)
+
+
 _CLASSIFICATION = frozenset({"binary", "multiclass"})
-_REGRESSION = frozenset({"regression"})
+_REGRESSION = frozenset({"regression", "rating"})
+_RANKING = frozenset({"ranking"})
 
 BUILTIN_METRICS = (
     Metric("accuracy", _accuracy, True, _CLASSIFICATION),
@@ -122,6 +138,8 @@ BUILTIN_METRICS = (
     Metric("rmse", _rmse, False, _REGRESSION),
     Metric("mae", _mae, False, _REGRESSION),
     Metric("r2", _r2, True, _REGRESSION),
+    Metric("ndcg_at_10", _ndcg_at_10, True, _RANKING),
+    Metric("hit_rate_at_10", _hit_rate_at_10, True, _RANKING),
 )
 
 

@@ -9,7 +9,8 @@ from typing import Any
 from search import Space
 
 TASK_FAMILIES = {"binary": "classification", "multiclass": "classification",
-                 "regression": "regression"}
+                 "regression": "regression", "rating": "recommendation",
+                 "ranking": "recommendation", "generation": "generation"}
 """Maps a concrete task to the family a spec declares in ``ModelSpec.tasks``."""
 
 KNOWN_FAMILIES = frozenset({"classification", "regression", "recommendation", "generation"})
@@ -51,7 +52,9 @@ class Context:
     Attributes
     ----------
     task : str
-        ``"binary"``, ``"multiclass"`` or ``"regression"``.
+        ``"binary"``, ``"multiclass"`` or ``"regression"``; for
+        recommendation ``"rating"`` (explicit feedback) or ``"ranking"``
+        (implicit); ``"generation"``.
     n_rows, n_features : int
         Shape of the training data the estimator will see.
     n_classes : int or None
@@ -75,6 +78,10 @@ class Context:
     parts : tuple of (str, Context) pairs
         Multimodal rows only: each part's name and a context describing it
         (its modality, shape and, for a table, its columns).
+    n_users, n_items : int or None
+        Recommendation only: users and items seen in fit (codes ``0..n-1``).
+    implicit : bool or None
+        Recommendation only: whether the feedback is implicit (no ratings).
     time_limit : float or None
         Seconds one ``fit`` may take: the trial's time limit shared among its
         folds. Estimators that train in epochs should stop there and keep
@@ -94,11 +101,14 @@ class Context:
     modality: str = "tabular"
     input_shape: tuple[int, ...] = ()
     parts: tuple[tuple[str, Context], ...] = ()
+    n_users: int | None = None
+    n_items: int | None = None
+    implicit: bool | None = None
     time_limit: float | None = None
 
     @property
     def family(self) -> str:
-        """The task family (``"classification"`` or ``"regression"``)."""
+        """The task family (``"classification"``, ``"regression"``, ``"recommendation"``...)."""
         return TASK_FAMILIES.get(self.task, self.task)
 
     @property

@@ -53,6 +53,7 @@ class TrialData:
     metric: Metric
     ctx: Context
     specs: Mapping[str, ModelSpec]
+    predictor: Any = None
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,7 @@ def evaluate_trial(job: TrialJob, data: TrialData) -> TrialRecord:
             lambda: spec.build(params, data.ctx),
             data.X, data.y, data.splits, data.metric, data.ctx.n_classes,
             deadline=started + job.time_limit, train_fraction=row_fraction,
-            seed=data.ctx.seed,
+            seed=data.ctx.seed, predictor=data.predictor,
         )
     except TrialTimeout as exc:
         record.status, record.error = "timeout", str(exc)

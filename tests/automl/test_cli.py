@@ -59,3 +59,19 @@ def test_demo_runs_a_real_search(capsys):
     assert main(["demo", "--dataset", "iris", "--time-budget", "10", "--max-trials", "4"]) == 0
     out = capsys.readouterr().out
     assert "Leaderboard" in out and "held-out accuracy" in out
+
+
+def test_fit_recommendations_from_a_csv(tmp_path, capsys):
+    from automl._interaction_data import make_interaction_data
+
+    X, y, _ = make_interaction_data(n_users=30, n_items=20, density=0.3, seed=0)
+    table = X[["user", "item"]].rename(columns={"user": "who", "item": "what"})
+    table["stars"] = y
+    table.to_csv(tmp_path / "ratings.csv", index=False)
+    code = main(["fit", str(tmp_path / "ratings.csv"), "--task", "recommendation",
+                 "--target", "stars", "--user-column", "who", "--item-column", "what",
+                 "--models", "biased_mf", "--max-trials", "2", "--verbose", "0",
+                 "--output", str(tmp_path / "model")])
+    assert code == 0 and "rmse" in capsys.readouterr().out
+    assert main(["fit", str(tmp_path / "ratings.csv")]) == 2
+    assert "--target is required" in capsys.readouterr().err

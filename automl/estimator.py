@@ -24,12 +24,12 @@ from automl.data import (
     validate_training_data,
 )
 from automl.engine import Budget, Search, add_ensemble_row, join_spaces, leaderboard
-from automl.evaluation import make_splits
+from automl.evaluation import evaluator_for, make_splits
 from automl.final import FinalReserve, build_final, ranked
 from automl.interactions import validate_interactions
 from automl.metrics import DEFAULT_METRICS, Metric
 from automl.progress import ProgressPrinter
-from automl.recommendation import RankingPredictor, RecommenderMixin, recommendation_splits
+from automl.recommendation import RecommenderMixin, recommendation_splits
 from automl.records import TrialRecord
 from automl.registry import Registry, get_registry
 from automl.specs import Context, ModelSpec
@@ -233,9 +233,8 @@ class AutoML(RecommenderMixin, BaseEstimator):
         pool = None
         try:
             loaded = store.load()
-            predictor = RankingPredictor(ctx.n_items, seed) if ctx.implicit else None
-            pool = make_pool(TrialData(data.X, data.y, splits, metric, ctx, specs, predictor),
-                             self.n_jobs, self.backend)
+            pool = make_pool(TrialData(data.X, data.y, splits, metric, ctx, specs,
+                                       evaluator_for(ctx)), self.n_jobs, self.backend)
             remaining = float(self.time_budget) - (time.monotonic() - started)
             search = Search(
                 specs, strategy, metric, pool,

@@ -210,3 +210,19 @@ def _silence_convergence_warnings() -> None:
     from sklearn.exceptions import ConvergenceWarning
 
     warnings.simplefilter("ignore", category=ConvergenceWarning)
+
+
+def evaluator_for(ctx: Any) -> Callable[..., Evaluation]:
+    """How the trials of a search are evaluated (``TrialData.evaluate``).
+
+    ``cross_validate`` for classification, regression and ratings; for
+    implicit feedback the same with the held-out items ranked
+    (:class:`automl.recommendation.RankingPredictor`).
+    """
+    from functools import partial
+
+    if ctx.implicit:
+        from automl.recommendation import RankingPredictor
+
+        return partial(cross_validate, predictor=RankingPredictor(ctx.n_items, ctx.seed))
+    return cross_validate

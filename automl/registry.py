@@ -34,6 +34,14 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "automl.strategies",
     "plugins.sklearn_models",
     "plugins.xgboost_models",
+    "plugins.text_models",
+    "plugins.sequence_models",
+    "plugins.pixel_models",
+    "plugins.neural.cnn",
+    "plugins.neural.lstm",
+    "plugins.neural.transformer",
+    "plugins.recommenders",
+    "plugins.neural.ncf",
 )
 """Modules registered first, exactly as an entry point would register them."""
 

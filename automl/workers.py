@@ -25,14 +25,14 @@ import sys
 import tempfile
 import time
 import traceback
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from automl.evaluation import Splits, TrialTimeout, cross_validate
+from automl.evaluation import Evaluation, Splits, TrialTimeout, cross_validate
 from automl.metrics import Metric
 from automl.records import TrialRecord
 from automl.specs import Context, ModelSpec
@@ -53,7 +53,8 @@ class TrialData:
     metric: Metric
     ctx: Context
     specs: Mapping[str, ModelSpec]
-    predictor: Any = None
+    evaluate: Callable[..., Evaluation] = cross_validate
+    """``cross_validate`` or a callable with its signature (ranking, generation)."""
 
 
 @dataclass(frozen=True)
@@ -75,11 +76,11 @@ def evaluate_trial(job: TrialJob, data: TrialData) -> TrialRecord:
                          status="ok", fidelity=job.fidelity)
     params, row_fraction = apply_fidelity(spec, job.params, job.fidelity)
     try:
-        evaluation = cross_validate(
+        evaluation = data.evaluate(
             lambda: spec.build(params, data.ctx),
             data.X, data.y, data.splits, data.metric, data.ctx.n_classes,
             deadline=started + job.time_limit, train_fraction=row_fraction,
-            seed=data.ctx.seed, predictor=data.predictor,
+            seed=data.ctx.seed,
         )
     except TrialTimeout as exc:
         record.status, record.error = "timeout", str(exc)

@@ -34,6 +34,12 @@ from automl.records import TrialRecord
 from automl.registry import Registry, get_registry
 from automl.specs import Context, ModelSpec
 from automl.storage import TrialStore
+from automl.synthesis import (
+    GeneratorMixin,
+    column_dtypes,
+    generation_splits,
+    validate_generation_data,
+)
 from automl.workers import TrialData, make_pool, threads_per_trial
 
 logger = logging.getLogger(__name__)
@@ -41,7 +47,7 @@ logger = logging.getLogger(__name__)
 FIT_SHARE_OF_TRIAL = 0.8
 """Share of a fold's slice of the trial time limit its fit may take (``Context.time_limit``)."""
 
-class AutoML(RecommenderMixin, BaseEstimator):
+class AutoML(RecommenderMixin, GeneratorMixin, BaseEstimator):
     """Search models and hyperparameters for a table, then refit the best.
 
     Parameters
@@ -185,7 +191,7 @@ class AutoML(RecommenderMixin, BaseEstimator):
 
     # -- fit -----------------------------------------------------------------------------
 
-    def fit(self, X: Any, y: Any) -> AutoML:
+    def fit(self, X: Any, y: Any = None) -> AutoML:
         """Search for the best model of ``X -> y`` within the budget and refit it.
 
         Raises
@@ -216,6 +222,8 @@ class AutoML(RecommenderMixin, BaseEstimator):
             strategy = self._make_strategy(registry, specs, seed)
             if ctx.family == "recommendation":
                 splits = recommendation_splits(data.X, ctx.implicit, seed)
+            elif ctx.family == "generation":
+                splits = generation_splits(len(data.X), seed)
             else:
                 splits = make_splits(data.task, data.y, self.cv, seed)
         except Exception:
@@ -250,6 +258,8 @@ class AutoML(RecommenderMixin, BaseEstimator):
             store.close()
         self._finish(data, ctx, specs, metric, records,
                      deadline=started + float(self.time_budget))
+        if data.task == "generation":
+            self.column_dtypes_ = column_dtypes(X)
         if progress is not None:
             progress.close(self.best_trial_, time.monotonic() - started)
         return self
@@ -282,11 +292,15 @@ class AutoML(RecommenderMixin, BaseEstimator):
     def _validate(self, X: Any, y: Any) -> Dataset:
         if self.task == "recommendation":
             return validate_interactions(X, y, self.user_column, self.item_column)
+        if self.task == "generation":
+            return validate_generation_data(X, y)
         return validate_training_data(X, y, self.task, self.modality)
 
     def _ensemble_size(self, data: Dataset) -> int:
         # ranks of implicit feedback and scores on different scales do not average
-        return 0 if not self.ensemble or data.task == "ranking" else self.ensemble_size
+        if not self.ensemble or data.task in ("ranking", "generation"):
+            return 0
+        return self.ensemble_size
 
     def _check_params(self) -> None:
         budget = self.time_budget

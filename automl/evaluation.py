@@ -217,10 +217,16 @@ def evaluator_for(ctx: Any) -> Callable[..., Evaluation]:
 
     ``cross_validate`` for classification, regression and ratings; for
     implicit feedback the same with the held-out items ranked
-    (:class:`automl.recommendation.RankingPredictor`).
+    (:class:`automl.recommendation.RankingPredictor`); for generation a
+    two-sample test on a holdout (:class:`automl.synthesis.GenerationEvaluation`).
     """
     from functools import partial
 
+    if ctx.family == "generation":
+        from automl.synthesis import GenerationEvaluation
+
+        return GenerationEvaluation(ctx.numeric_columns, ctx.categorical_columns,
+                                    ctx.n_threads)
     if ctx.implicit:
         from automl.recommendation import RankingPredictor
 

@@ -17,7 +17,7 @@ import numpy as np
 from automl import hookimpl
 
 DEFAULT_METRICS = {"binary": "roc_auc", "multiclass": "log_loss", "regression": "rmse",
-                   "rating": "rmse", "ranking": "ndcg_at_10"}
+                   "rating": "rmse", "ranking": "ndcg_at_10", "generation": "c2st_auc"}
 """Default metric per task: threshold-free for binary, proper scoring for multiclass."""
 
 
@@ -128,6 +128,13 @@ def _hit_rate_at_10(_: np.ndarray, ranks: np.ndarray) -> float:
 _CLASSIFICATION = frozenset({"binary", "multiclass"})
 _REGRESSION = frozenset({"regression", "rating"})
 _RANKING = frozenset({"ranking"})
+_GENERATION = frozenset({"generation"})
+
+
+def _c2st_auc(is_synthetic: np.ndarray, scores: np.ndarray) -> float:
+    from sklearn.metrics import roc_auc_score
+
+    return roc_auc_score(is_synthetic, scores)
 
 BUILTIN_METRICS = (
     Metric("accuracy", _accuracy, True, _CLASSIFICATION),
@@ -140,6 +147,9 @@ BUILTIN_METRICS = (
     Metric("r2", _r2, True, _REGRESSION),
     Metric("ndcg_at_10", _ndcg_at_10, True, _RANKING),
     Metric("hit_rate_at_10", _hit_rate_at_10, True, _RANKING),
+    # generation trials are scored by automl.synthesis.GenerationEvaluation, which
+    # runs the two-sample test; the metric names it and gives its direction
+    Metric("c2st_auc", _c2st_auc, False, _GENERATION),
 )
 
 

@@ -1,0 +1,141 @@
+"""How the engine searches and serves tabular generators (``task="generation"``).
+
+``AutoML(task="generation").fit(table)`` searches generator specs (tasks
+``{"generation"}``: ``fit(X)`` then ``sample(n, random_state)``) on one
+seeded holdout split: each trial fits on 70% of the rows and is scored by the
+classifier two-sample test of :func:`automl.generation.c2st_auc` between the
+held-out rows and as many sampled rows (``c2st_auc``, 0.5 is perfect, lower
+is better). The best generator is refitted on every row; ``sample`` returns
+rows in the user's column types.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.validation import check_is_fitted
+
+from automl.data import Dataset, Schema, as_frame
+from automl.evaluation import Evaluation
+
+GENERATION_HOLDOUT = 0.3
+"""Share of the rows held out to score samples against."""
+
+
+def validate_generation_data(X: Any, y: Any = None) -> Dataset:
+    """Validate a table to learn to generate.
+
+    Raises
+    ------
+    ValueError
+        When ``y`` is given, the table has no rows or columns, or nothing in it
+        varies (see ``automl.generation.check_generation_table``).
+    """
+    from automl.generation import check_generation_table
+
+    if y is not None:
+        raise ValueError("task='generation' learns the rows of X alone; put the target into "
+                         "X as a column and call fit(X)")
+    frame, from_array = as_frame(X)
+    if frame.shape[0] < 2 or frame.shape[1] == 0:
+        raise ValueError(f"X has shape {frame.shape}: generation needs a table with rows "
+                         "and at least one column")
+    schema = Schema.infer(frame, from_array)
+    table = schema.transform(frame)
+    check_generation_table(table)
+    return Dataset(table, None, "generation", None, schema)
+
+
+def generation_splits(n_rows: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The seeded holdout split every generation trial shares."""
+    order = np.random.default_rng(seed).permutation(n_rows)
+    held = max(1, int(round(n_rows * GENERATION_HOLDOUT)))
+    return [(np.sort(order[held:]), np.sort(order[:held]))]
+
+
+@dataclass(frozen=True)
+class GenerationEvaluation:
+    """Scores one generator trial (``TrialData.evaluate`` for ``task="generation"``)."""
+
+    numeric_columns: tuple[str, ...]
+    categorical_columns: tuple[str, ...]
+    n_threads: int = 1
+
+    def __call__(self, build: Callable[[], Any], X: pd.DataFrame, y: Any, splits: Any,
+                 metric: Any, n_classes: Any, deadline: float | None = None,
+                 train_fraction: float = 1.0, seed: int = 0) -> Evaluation:
+        """Fit on the training rows, sample, and return the C2ST AUC on held-out rows."""
+        from automl.generation import c2st_auc
+
+        train, valid = splits[0]
+        if train_fraction < 1.0:
+            keep = max(2, int(round(len(train) * train_fraction)))
+            train = np.sort(np.random.default_rng(seed).choice(train, keep, replace=False))
+        started = time.perf_counter()
+        generator = build().fit(X.iloc[train].reset_index(drop=True))
+        fit_time = time.perf_counter() - started
+        synthetic = generator.sample(len(valid), random_state=seed)
+        score = c2st_auc(X.iloc[valid].reset_index(drop=True), synthetic,
+                         self.numeric_columns, self.categorical_columns, seed,
+                         n_threads=self.n_threads)
+        return Evaluation(score=float(score), fold_scores=[float(score)],
+                          oof=np.full(len(X), np.nan), fit_time=fit_time)
+
+
+def _is_generator(model: Any) -> bool:
+    return getattr(model, "task_", getattr(model, "task", None)) == "generation"
+
+
+def _restore_column(values: pd.Series, dtype: str) -> pd.Series:
+    """A generated column back in the user's type (integers, booleans, categories)."""
+    if dtype.startswith(("int", "uint", "Int", "UInt")):
+        rounded = values.round()
+        return rounded.astype("Int64") if rounded.isna().any() else rounded.astype(dtype)
+    if dtype in ("bool", "boolean"):
+        mapped = values.map({"True": True, "False": False})
+        return mapped.astype("boolean") if mapped.isna().any() else mapped.astype(bool)
+    if dtype == "category":
+        return values.astype("category")
+    return values
+
+
+class GeneratorMixin:
+    """``sample`` for ``AutoML(task="generation")``."""
+
+    @available_if(_is_generator)
+    def sample(self, n: int, random_state: int | None = None) -> pd.DataFrame:
+        """Draw ``n`` synthetic rows with the training table's columns and types.
+
+        Parameters
+        ----------
+        n : int
+            Rows to draw.
+        random_state : int, optional
+            Seed of the draw (None: a fresh one each call).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns as in fit, integer, boolean and category columns restored
+            (nullable types where the sample holds missing values).
+        """
+        check_is_fitted(self, "final_")
+        if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
+            raise ValueError(f"n must be a positive integer, got {n!r}")
+        generator = next(iter(self.final_.estimators.values()))
+        rows = generator.sample(int(n), random_state=random_state)
+        dtypes = dict(self.column_dtypes_)
+        return pd.DataFrame({name: _restore_column(rows[name], dtypes.get(name, "object"))
+                             for name in rows.columns})
+
+
+def column_dtypes(X: Any) -> tuple[tuple[str, str], ...]:
+    """The user's column types, to restore in samples."""
+    frame, _ = as_frame(X)
+    return tuple((str(name), str(dtype)) for name, dtype in frame.dtypes.items())

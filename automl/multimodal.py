@@ -83,8 +83,12 @@ def _part_modality(name: str, values: Any) -> str:
     return detect_modality(values)
 
 
-def _fill(modality: str, values: Any, what: str) -> tuple[Any, np.ndarray]:
-    """The part with missing entries filled, and the present mask."""
+def _fill(modality: str, values: Any, what: str, template: Any = None) -> tuple[Any, np.ndarray]:
+    """The part with missing entries filled, and the present mask.
+
+    ``template`` shapes the filler of a part whose entries are all missing
+    (allowed at predict time only).
+    """
     if modality == "tabular":
         frame, _ = as_frame(values, what)
         return frame, ~frame.isna().all(axis=1).to_numpy()
@@ -100,14 +104,14 @@ def _fill(modality: str, values: Any, what: str) -> tuple[Any, np.ndarray]:
         return values, np.ones(len(values), dtype=bool)
     entries = _entries(values)
     missing = np.array([_is_missing(v) for v in entries], dtype=bool)
-    if missing.all():
+    if missing.all() and template is None:
         raise ValueError(f"{what} has no entries at all; drop this modality")
     if modality == "text":
         return [MISSING_TEXT if m else v for v, m in zip(entries, missing, strict=True)], \
             ~missing
-    template = np.asarray(entries[int(np.flatnonzero(~missing)[0])])
-    blank = np.zeros((1, template.shape[1]) if modality == "sequence" else template.shape,
-                     dtype=np.float32)
+    shape = np.shape(entries[int(np.flatnonzero(~missing)[0])]) if not missing.all() \
+        else template
+    blank = np.zeros((1, shape[1]) if modality == "sequence" else shape, dtype=np.float32)
     return [blank if m else v for v, m in zip(entries, missing, strict=True)], ~missing
 
 
@@ -155,10 +159,22 @@ class MultimodalSchema:
                              "missing rows)")
         canonical, present = {}, {}
         for name, schema in self.parts:
-            filled, mask = _fill(schema.modality, parts[name], f"{what}[{name!r}]")
+            filled, mask = _fill(schema.modality, parts[name], f"{what}[{name!r}]",
+                                 template=_filler_shape(schema))
             canonical[name] = schema.transform(filled, f"{what}[{name!r}]")
             present[name] = mask
         return MultimodalData(canonical, present)
+
+
+def _filler_shape(schema: Any) -> tuple[int, ...]:
+    """Shape of one entry of a part, for filling a part missing from every row."""
+    if schema.modality == "image":
+        shape = (schema.height, schema.width, schema.channels)
+        return shape if schema.channels_last else (schema.channels, schema.height,
+                                                   schema.width)
+    if schema.modality == "sequence":
+        return (1, schema.n_features)
+    return ()
 
 
 def _check_parts(X: Any, what: str) -> dict[str, Any]:

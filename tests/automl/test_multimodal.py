@@ -111,3 +111,12 @@ def test_automl_searches_multimodal_rows():
     assert model.modality_ == "multimodal"
     assert model.score(test, y[60:]) > 0.9
     assert model.predict_proba(test).shape == (20, 2)
+
+
+def test_predict_time_rows_may_all_lack_a_part():
+    X, _ = _rows(n=10)
+    schema = MultimodalSchema.infer(X)
+    one = {"image": [None], "text": [None], "tabular": X["tabular"].iloc[:1]}
+    data = schema.transform(one)
+    assert not data.present["image"][0] and not data.present["text"][0]
+    assert data.parts["image"].shape == (1, 1, 6, 6)

@@ -86,9 +86,11 @@ class AutoML(RecommenderMixin, GeneratorMixin, BaseEstimator):
         promoting the best third. Off by default: on the tabular benchmark it
         did not beat full-fidelity search at a 60 s budget.
     cv : int, float, "holdout" or "auto", default="auto"
-        Folds of (stratified) k-fold, a holdout fraction, or ``"auto"``: 5-fold
-        up to 10,000 rows and a 20% holdout above, so that large tables get
-        more trials within the budget.
+        Folds of (stratified) k-fold, a holdout fraction, or ``"auto"``: for
+        tables 5-fold up to 10,000 rows and a 20% holdout above, so that large
+        tables get more trials within the budget; a 20% holdout for images,
+        sequences, texts and multimodal rows. Recommendation and generation
+        use their own splits (per user; a 30% holdout).
     trial_time_limit : float, optional
         Seconds after which a trial starts no new fold; ``time_budget / 3``
         when None.
@@ -225,7 +227,10 @@ class AutoML(RecommenderMixin, GeneratorMixin, BaseEstimator):
             elif ctx.family == "generation":
                 splits = generation_splits(len(data.X), seed)
             else:
-                splits = make_splits(data.task, data.y, self.cv, seed)
+                # "auto": neural models of images, sequences and texts train far slower
+                # than tabular ones, so their trials use one holdout split
+                cv = "holdout" if self.cv == "auto" and ctx.modality != "tabular" else self.cv
+                splits = make_splits(data.task, data.y, cv, seed)
         except Exception:
             store.close()
             raise

@@ -14,7 +14,7 @@ import logging
 import time
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -263,7 +263,7 @@ def _refit(order: Sequence[int], by_number: Mapping[int, TrialRecord], X: pd.Dat
         if late and len(fitted) >= required:
             continue
         try:
-            estimator = specs[record.model].build(dict(record.params), ctx)
+            estimator = specs[record.model].build(dict(record.params), _refit_context(ctx))
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", UserWarning)
                 estimator.fit(X, y)
@@ -274,6 +274,16 @@ def _refit(order: Sequence[int], by_number: Mapping[int, TrialRecord], X: pd.Dat
         if stop_after is not None and len(fitted) >= stop_after:
             break
     return fitted
+
+
+REFIT_TIME_FACTOR = 1.5
+"""A final refit sees all rows: its fit may take this many times a fold's ``time_limit``."""
+
+
+def _refit_context(ctx: Context) -> Context:
+    if ctx.time_limit is None:
+        return ctx
+    return replace(ctx, time_limit=REFIT_TIME_FACTOR * ctx.time_limit)
 
 
 def _weighted_score(weights: Mapping[int, float], by_number: Mapping[int, TrialRecord],

@@ -38,6 +38,10 @@ TRUSTED_TYPES = frozenset({
 TRUSTED_PREFIXES = ("automl.", "plugins.")
 """This project's own modules: their classes rebuild from plain state."""
 
+TRUSTED_ONLY_BY_NAME = frozenset({"plugins.neural._backbone.TorchScriptBackbone"})
+"""Project types that carry a program (a TorchScript backbone runs when the model
+predicts): loaded only when the caller names them in ``trusted``."""
+
 
 def _versions() -> dict[str, str]:
     import sklearn
@@ -113,8 +117,8 @@ def load(path: str | Path, trusted: Iterable[str] = ()) -> Any:
                          "altered or corrupted; refit and save the model again")
     found = sio.get_untrusted_types(file=model_path)
     allowed = TRUSTED_TYPES | set(trusted)
-    refused = sorted(t for t in found if t not in allowed
-                     and not t.startswith(TRUSTED_PREFIXES))
+    refused = sorted(t for t in found if t not in allowed and (
+        t in TRUSTED_ONLY_BY_NAME or not t.startswith(TRUSTED_PREFIXES)))
     if refused:
         raise ValueError(
             f"{model_path} holds types that are not trusted: {refused}. If you trust the "

@@ -191,7 +191,10 @@ def test_save_and_load_through_automl_persistence(tmp_path):
     assert model.best_trial_.model == "transfer_cnn"
     expected = model.predict_proba(X[:20, 0])
     model.save(tmp_path / "model")
-    loaded = AutoML.load(tmp_path / "model")  # no extra trust needed
+    backbone = "plugins.neural._backbone.TorchScriptBackbone"
+    with pytest.raises(ValueError, match="not trusted.*TorchScriptBackbone"):
+        AutoML.load(tmp_path / "model")  # a saved backbone is a program: trust it by name
+    loaded = AutoML.load(tmp_path / "model", trusted=[backbone])
     assert np.array_equal(loaded.predict_proba(X[:20, 0]), expected)
     fitted = next(iter(model.final_.estimators.values()))
     assert "_net" not in fitted.__getstate__()

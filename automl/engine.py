@@ -34,6 +34,10 @@ logger = logging.getLogger(__name__)
 MODEL_KEY = "model"
 """Name of the root categorical parameter of the joined space."""
 
+FAILURES_BEFORE_GIVING_UP = 50
+"""A search whose first this-many trials all failed stops (fit then reports their
+errors) instead of failing for the rest of its budget."""
+
 TELL_LAG = 4
 """Trial ``k`` is proposed knowing the results of trials ``0 .. k - TELL_LAG`` exactly."""
 
@@ -239,6 +243,10 @@ class Search:
         return True
 
     def _out_of_budget(self) -> bool:
+        if self._failing_throughout():
+            logger.warning("the first %d trials all failed; stopping the search",
+                           len(self.records))
+            return True
         limit = self.budget.max_trials
         if limit is not None and len(self.records) + self.pool.running >= limit:
             return True
@@ -249,6 +257,12 @@ class Search:
         per_fold = [r.duration / max(1, len(r.fold_scores)) for r in self.records
                     if r.status == "ok"]
         return bool(per_fold) and remaining < min(per_fold)
+
+
+    def _failing_throughout(self) -> bool:
+        """Whether every trial so far failed, and enough ran to call it a pattern."""
+        return len(self.records) >= FAILURES_BEFORE_GIVING_UP and all(
+            r.status == "failed" for r in self.records)
 
 
 def leaderboard(records: Sequence[TrialRecord], metric: Metric) -> pd.DataFrame:

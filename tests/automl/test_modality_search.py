@@ -113,3 +113,28 @@ def test_a_spec_whose_accepts_raises_stops_the_fit_with_its_message():
     X, y, _ = make_modality_data("image", "binary", n_rows=40)
     with pytest.raises(ValueError, match="backbone wants 3 channels, images have 1"):
         AutoML(models=[spec], max_trials=2).fit(X, y)
+
+
+class AlwaysFails(ClassifierMixin, BaseEstimator):
+    """Raises in fit: a broken plugin."""
+
+    def __init__(self, C=1.0):
+        self.C = C
+
+    def fit(self, X, y):
+        raise RuntimeError("broken plugin")
+
+
+def test_a_search_whose_trials_all_fail_stops_early_and_names_the_error():
+    import time
+
+    from automl.engine import FAILURES_BEFORE_GIVING_UP
+
+    spec = ModelSpec(name="broken", tasks={"classification"}, modalities={"image"},
+                     space=PIXELS.space, build=lambda config, ctx: AlwaysFails(config["C"]),
+                     description="fails")
+    X, y, _ = make_modality_data("image", "binary", n_rows=40)
+    started = time.monotonic()
+    with pytest.raises(RuntimeError, match=r"all 5\d trials failed.*broken plugin"):
+        AutoML(models=[spec], time_budget=120, random_state=0).fit(X, y)
+    assert FAILURES_BEFORE_GIVING_UP == 50 and time.monotonic() - started < 100

@@ -13,7 +13,7 @@ from automl.specs import Context
 
 __all__ = ["NON_TABULAR", "make_modality_data"]
 
-NON_TABULAR = ("image", "sequence", "text")
+NON_TABULAR = ("image", "sequence", "text", "multimodal")
 """The modalities :func:`make_modality_data` generates."""
 
 _N_CLASSES = {"binary": 2, "multiclass": 3}
@@ -66,6 +66,29 @@ def _texts(n_rows: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarra
     return np.asarray(texts, dtype=object), score
 
 
+def _multimodal(task: str, n_rows: int, seed: int, n_threads: int,
+                rng: np.random.Generator) -> tuple[object, np.ndarray, Context]:
+    import pandas as pd
+
+    from automl.data import context_for
+    from automl.multimodal import MultimodalSchema
+
+    images, bright = _images(n_rows, rng, 1, 8)
+    texts, signal = _texts(n_rows, rng)
+    table = pd.DataFrame({"x": rng.standard_normal(n_rows),
+                          "color": rng.choice(["red", "blue"], n_rows).astype(object)})
+    y = _target(task, bright + signal / 2 + 0.3 * table["x"].to_numpy(), rng)
+    image_list: list[object] = list(images)
+    text_list: list[object] = list(texts)
+    image_list[3] = None  # a row without its image, one without its text
+    text_list[5] = None
+    parts = {"image": image_list, "text": text_list, "tabular": table}
+    schema = MultimodalSchema.infer(parts)
+    ctx = context_for(schema, task=task, n_rows=n_rows, n_classes=_N_CLASSES.get(task),
+                      seed=seed, n_threads=n_threads, device="cpu")
+    return schema.transform(parts), y, ctx
+
+
 def make_modality_data(
     modality: str, task: str, n_rows: int = 120, seed: int = 0, *, n_threads: int = 1,
     channels: int = 1, image_size: int = 8, n_features: int = 3,
@@ -82,11 +105,14 @@ def make_modality_data(
     text      an object array of strings of 4 to 10 words; which of three
               signal words a text holds sets the target, and predict-time
               texts may hold words never seen in fit
+    multimodal a :class:`~automl.multimodal.MultimodalData` of an image, a
+              text and a small table per row, each carrying part of the
+              signal, with some entries missing
     ========= =============================================================
 
     Parameters
     ----------
-    modality : {"image", "sequence", "text"}
+    modality : {"image", "sequence", "text", "multimodal"}
         What to generate.
     task : {"binary", "multiclass", "regression"}
         Target to generate. Multiclass has 3 classes, every one present.
@@ -125,6 +151,8 @@ def make_modality_data(
     if n_rows < 12:
         raise ValueError(f"n_rows must be at least 12, got {n_rows}")
     rng = np.random.default_rng(seed)
+    if modality == "multimodal":
+        return _multimodal(task, n_rows, seed, n_threads, rng)
     if modality == "image":
         X, score = _images(n_rows, rng, channels, image_size)
         shape: tuple[int, ...] = (channels, image_size, image_size)

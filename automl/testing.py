@@ -216,8 +216,8 @@ def _check_declaration(spec: Any) -> tuple[tuple[str, ...], tuple[str, ...]]:
     if not modalities:
         raise _fail(
             name, "declaration",
-            f"check_model_spec checks tabular, image, sequence and text specs; modalities "
-            f"are {sorted(spec.modalities)}",
+            "check_model_spec checks tabular, image, sequence, text and multimodal specs; "
+            f"modalities are {sorted(spec.modalities)}",
         )
     tasks = tuple(t for fam in ("classification", "regression") if fam in spec.tasks
                   for t in _FAMILY_TASKS[fam])

@@ -313,7 +313,8 @@ def test_check_model_spec_rejects_unknown_modalities_only():
     spec = ModelSpec(name="ratings", tasks={"classification"}, modalities={"interactions"},
                      space=Space([Float("C", 0.1, 10.0)]), build=lambda c, x: None,
                      description="a recommender")
-    with pytest.raises(AssertionError, match="checks tabular, image, sequence and text"):
+    with pytest.raises(AssertionError,
+                       match="checks tabular, image, sequence, text and multimodal"):
         check_model_spec(spec)
 
 

@@ -174,3 +174,10 @@ def test_sequence_parts_of_varying_length(encoder):
     assert [p.modality for p in model.inputs_] == ["sequence", "text"]
     assert model.predict_proba(X).shape == (80, 2)
     assert model.score(X, y) > 0.7
+
+
+def test_fusion_spec_passes_the_conformance_kit():
+    from automl.testing import check_model_spec
+    from plugins.neural.fusion import model_specs
+
+    check_model_spec(model_specs()[0], n_configs=1)

@@ -29,7 +29,7 @@ CHANNELS = (1, 3, 4)
 
 def detect_modality(X: Any) -> str:
     """Guess the modality of user input (see the module docstring for the rules)."""
-    if isinstance(X, dict):
+    if isinstance(X, dict) and not hasattr(X, "toarray"):  # a scipy dok_matrix is a dict
         return "multimodal"
     if isinstance(X, pd.DataFrame):
         return "tabular"

@@ -42,6 +42,10 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "plugins.neural.transformer",
     "plugins.recommenders",
     "plugins.neural.ncf",
+    "plugins.generators",
+    "plugins.neural.gan",
+    "plugins.neural.mlp",
+    "plugins.neural.fusion",
 )
 """Modules registered first, exactly as an entry point would register them."""
 

@@ -77,8 +77,13 @@ class GenerationEvaluation:
         if train_fraction < 1.0:
             keep = max(2, int(round(len(train) * train_fraction)))
             train = np.sort(np.random.default_rng(seed).choice(train, keep, replace=False))
+        generator = build()
+        if deadline is not None and "time_limit" in generator.get_params():
+            # stop training between batches (keeping the last epoch) rather than be killed
+            left = 0.8 * (deadline - time.monotonic())
+            generator.set_params(time_limit=max(left, 1.0))
         started = time.perf_counter()
-        generator = build().fit(X.iloc[train].reset_index(drop=True))
+        generator.fit(X.iloc[train].reset_index(drop=True))
         fit_time = time.perf_counter() - started
         synthetic = generator.sample(len(valid), random_state=seed)
         score = c2st_auc(X.iloc[valid].reset_index(drop=True), synthetic,

@@ -1,4 +1,4 @@
-"""The ``automl`` command: demo, fit, predict, leaderboard, plugins."""
+"""The ``automl`` command: demo, fit, run, predict, sample, leaderboard, plugins."""
 
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ def _add_search_options(parser: argparse.ArgumentParser, default_budget: float) 
                         help="seconds for the whole fit (default: %(default)s)")
     parser.add_argument("--max-trials", type=int, default=None, help="stop after N trials")
     parser.add_argument("--task", default=None,
-                        help="binary, multiclass, classification, regression (inferred) "
-                             "or recommendation")
+                        help="binary, multiclass, classification, regression (inferred), "
+                             "recommendation or generation")
     parser.add_argument("--modality", default=None,
                         choices=("tabular", "image", "sequence", "text"),
                         help="what the rows are (detected from the data by default)")
@@ -87,9 +87,11 @@ def cmd_fit(args: argparse.Namespace) -> int:
     """Fit on a data file (see ``automl.datafiles``) and save the model directory."""
     from automl.datafiles import read_training_data
 
-    if args.target is None and args.task != "recommendation":
-        raise ValueError("--target is required (only --task recommendation may omit it, "
-                         "for implicit feedback)")
+    if args.target is None and args.task not in ("recommendation", "generation"):
+        raise ValueError("--target is required (only --task recommendation, for implicit "
+                         "feedback, and --task generation omit it)")
+    if args.target is not None and args.task == "generation":
+        raise ValueError("--task generation learns the whole table; drop --target")
     X, y = read_training_data(args.train, args.target, args.modality)
     model = _make_automl(args)
     if args.task == "recommendation":
@@ -141,6 +143,23 @@ def cmd_predict(args: argparse.Namespace) -> int:
         print(f"{len(out)} predictions written to {args.output}")
     else:
         out.to_csv(sys.stdout, index=False)
+    return 0
+
+
+def cmd_sample(args: argparse.Namespace) -> int:
+    """Draw synthetic rows from a saved generation model."""
+    from automl.persistence import load
+
+    model = load(args.model)
+    if getattr(model, "task_", None) != "generation":
+        raise ValueError(f"{args.model} is not a generation model; fit one with "
+                         "`automl fit table.csv --task generation --output DIR`")
+    rows = model.sample(args.n, random_state=args.seed)
+    if args.output:
+        rows.to_csv(args.output, index=False)
+        print(f"{len(rows)} rows written to {args.output}")
+    else:
+        rows.to_csv(sys.stdout, index=False)
     return 0
 
 
@@ -204,6 +223,13 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--output", help="CSV file for the predictions (stdout if absent)")
     predict.add_argument("--proba", action="store_true", help="class probabilities")
     predict.set_defaults(func=cmd_predict)
+
+    sample = commands.add_parser("sample", help="draw rows from a saved generation model")
+    sample.add_argument("model", help="directory written by `automl fit --task generation`")
+    sample.add_argument("n", type=int, help="rows to draw")
+    sample.add_argument("--output", help="CSV file for the rows (stdout if absent)")
+    sample.add_argument("--seed", type=int, default=None, help="seed of the draw")
+    sample.set_defaults(func=cmd_sample)
 
     board = commands.add_parser("leaderboard", help="show a saved model's leaderboard")
     board.add_argument("model", help="directory written by `automl fit --output`")

@@ -1,6 +1,7 @@
 import subprocess
 import sys
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -75,3 +76,20 @@ def test_fit_recommendations_from_a_csv(tmp_path, capsys):
     assert code == 0 and "rmse" in capsys.readouterr().out
     assert main(["fit", str(tmp_path / "ratings.csv")]) == 2
     assert "--target is required" in capsys.readouterr().err
+
+
+def test_fit_a_generator_from_a_csv_and_sample_rows(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    table = pd.DataFrame({"x": rng.normal(size=80), "kind": rng.choice(["a", "b"], 80)})
+    table.to_csv(tmp_path / "table.csv", index=False)
+    code = main(["fit", str(tmp_path / "table.csv"), "--task", "generation", "--models",
+                 "independent_columns", "--max-trials", "1", "--verbose", "0",
+                 "--output", str(tmp_path / "gen")])
+    assert code == 0 and "c2st_auc" in capsys.readouterr().out
+    assert main(["sample", str(tmp_path / "gen"), "5", "--seed", "1",
+                 "--output", str(tmp_path / "rows.csv")]) == 0
+    rows = pd.read_csv(tmp_path / "rows.csv")
+    assert list(rows.columns) == ["x", "kind"] and len(rows) == 5
+    assert main(["fit", str(tmp_path / "table.csv"), "--task", "generation",
+                 "--target", "x"]) == 2
+    assert "drop --target" in capsys.readouterr().err

@@ -79,7 +79,8 @@ def _check_threads(spec_name: str, where: str, estimator: Any, ctx: Context) -> 
             )
 
 
-def _build(spec: Any, config: Mapping[str, Any], ctx: Context, where: str) -> Any:
+def _build(spec: Any, config: Mapping[str, Any], ctx: Context, where: str,
+           methods: tuple[str, ...] = ("fit", "predict", "get_params")) -> Any:
     given = dict(config)
     try:
         estimator = spec.build(given, ctx)
@@ -87,7 +88,7 @@ def _build(spec: Any, config: Mapping[str, Any], ctx: Context, where: str) -> An
         raise _fail(spec.name, where, f"build raised {type(exc).__name__}: {exc}") from exc
     if given != dict(config):
         raise _fail(spec.name, where, f"build modified the config it was given: {given!r}")
-    for method in ("fit", "predict", "get_params"):
+    for method in methods:
         if not callable(getattr(estimator, method, None)):
             raise _fail(
                 spec.name, where,
@@ -297,6 +298,11 @@ def check_model_spec(spec: ModelSpec, *, n_configs: int = 3, seed: int = 0) -> N
     * a declared fidelity names a parameter of the space, or one that the
       built estimator exposes and takes the value given in the config.
 
+    Recommender specs are fitted on generated ratings and implicit
+    interactions and must score pairs with unseen users and items; generator
+    specs are fitted on the same awkward table and must sample rows with its
+    columns, reproducibly (``automl._family_checks``).
+
     The checks run with BLAS and OpenMP thread pools capped at one thread
     (the generated context's ``n_threads``), so that they are quick and do
     not depend on the machine.
@@ -318,6 +324,15 @@ def check_model_spec(spec: ModelSpec, *, n_configs: int = 3, seed: int = 0) -> N
     """
     from threadpoolctl import threadpool_limits
 
+    from automl._family_checks import check_generator, check_recommender
+
+    family_checks = {"recommendation": check_recommender, "generation": check_generator}
+    if set(spec.tasks) & set(family_checks):
+        configs = _configs(spec, n_configs, seed)
+        with threadpool_limits(limits=1):
+            for family in sorted(set(spec.tasks) & set(family_checks)):
+                family_checks[family](spec, configs, seed)
+        return
     modalities, tasks = _check_declaration(spec)
     configs = _configs(spec, n_configs, seed)
     # The generated context allows one thread; capping BLAS/OpenMP pools keeps

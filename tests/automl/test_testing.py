@@ -325,3 +325,22 @@ def test_spec_accepts_narrows_supports():
                      space=Space([Float("C", 0.1, 10.0)]), build=lambda c, x: None,
                      description="d", accepts=lambda ctx: ctx.n_features <= 256)
     assert spec.supports(small) and not spec.supports(large)
+
+
+def test_check_model_spec_catches_a_generator_that_loses_columns():
+    class DropsAColumn(BaseEstimator):
+        def __init__(self, k=1.0):
+            self.k = k
+
+        def fit(self, X, y=None):
+            self.columns_ = list(X.columns)[1:]
+            return self
+
+        def sample(self, n, random_state=None):
+            return pd.DataFrame({c: np.zeros(n) for c in self.columns_})
+
+    spec = ModelSpec(name="lossy", tasks={"generation"}, modalities={"tabular"},
+                     space=Space([Float("k", 0.1, 1.0)]), build=lambda c, x: DropsAColumn(),
+                     description="forgets the first column")
+    with pytest.raises(AssertionError, match=r"lossy.*training columns in order"):
+        check_model_spec(spec)

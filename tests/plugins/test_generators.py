@@ -108,3 +108,10 @@ def test_bad_input_is_refused_with_the_fix():
     fitted = IndependentColumnsGenerator().fit(pd.DataFrame({"a": [1.0, 2.0]}))
     with pytest.raises(ValueError, match="non-negative"):
         fitted.sample(-1)
+
+
+def test_independent_columns_spec_passes_the_conformance_kit():
+    from automl.registry import get_registry
+    from automl.testing import check_model_spec
+
+    check_model_spec(get_registry().model("independent_columns"), n_configs=2)

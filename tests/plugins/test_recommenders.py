@@ -184,3 +184,11 @@ def test_bad_input_is_rejected_with_a_remedy():
         fitted.predict(pd.DataFrame({"user": [0], "item": [8]}))
     with pytest.raises(ValueError, match="DataFrame"):
         fitted.predict(np.zeros((2, 2), dtype=np.int64))
+
+
+@pytest.mark.parametrize("name", ["popularity", "biased_mf"])
+def test_recommender_specs_pass_the_conformance_kit(name):
+    from automl.registry import get_registry
+    from automl.testing import check_model_spec
+
+    check_model_spec(get_registry().model(name), n_configs=2)

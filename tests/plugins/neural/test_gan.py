@@ -164,3 +164,14 @@ def test_ctgan_learns_a_dependence_the_baseline_misses():
                         tstr_score(sample, real, "group", "classification"))
     assert scores["ctgan"][0] < scores["independent"][0] - 0.1, scores
     assert scores["ctgan"][1] > scores["independent"][1] + 0.4, scores
+
+
+def test_ctgan_spec_passes_the_conformance_kit():
+    from dataclasses import replace
+
+    from automl.registry import get_registry
+    from automl.testing import check_model_spec
+
+    spec = get_registry().model("ctgan")
+    fast = replace(spec, build=lambda config, ctx: spec.build({**config, "max_epochs": 2}, ctx))
+    check_model_spec(fast, n_configs=1)

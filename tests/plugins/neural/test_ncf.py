@@ -140,3 +140,15 @@ def test_rejects_bad_parameters_and_codes():
     est = NeuMF(max_epochs=1).fit(X, y)
     with pytest.raises(ValueError, match=">= 0 or -1"):
         est.predict(probe_rows(X).assign(user=-2))
+
+
+@pytest.mark.parametrize("name", ["neumf", "hybrid_mf"])
+def test_neural_recommender_specs_pass_the_conformance_kit(name):
+    from dataclasses import replace
+
+    from automl.registry import get_registry
+    from automl.testing import check_model_spec
+
+    spec = get_registry().model(name)
+    fast = replace(spec, build=lambda config, ctx: spec.build({**config, "max_epochs": 3}, ctx))
+    check_model_spec(fast, n_configs=1)

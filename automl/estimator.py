@@ -28,6 +28,7 @@ from automl.evaluation import evaluator_for, make_splits
 from automl.final import FinalReserve, build_final, ranked
 from automl.interactions import validate_interactions
 from automl.metrics import DEFAULT_METRICS, Metric
+from automl.params import check_search_params
 from automl.progress import ProgressPrinter
 from automl.recommendation import RecommenderMixin, recommendation_splits
 from automl.records import TrialRecord
@@ -308,39 +309,7 @@ class AutoML(RecommenderMixin, GeneratorMixin, BaseEstimator):
         return self.ensemble_size
 
     def _check_params(self) -> None:
-        budget = self.time_budget
-        if isinstance(budget, bool) or not isinstance(budget, int | float) \
-                or not np.isfinite(budget) or budget <= 0:
-            raise ValueError(
-                f"time_budget must be a positive number of seconds, got {budget!r}; "
-                "e.g. time_budget=60"
-            )
-        if self.max_trials is not None and (
-                isinstance(self.max_trials, bool) or not isinstance(self.max_trials, int)
-                or self.max_trials < 1):
-            raise ValueError(f"max_trials must be a positive integer or None, "
-                             f"got {self.max_trials!r}")
-        if self.trial_time_limit is not None and not self.trial_time_limit > 0:
-            raise ValueError(f"trial_time_limit must be positive seconds or None, "
-                             f"got {self.trial_time_limit!r}")
-        if isinstance(self.n_jobs, bool) or not isinstance(self.n_jobs, int) \
-                or self.n_jobs == 0 or self.n_jobs < -1:
-            raise ValueError(f"n_jobs must be a positive integer or -1, got {self.n_jobs!r}")
-        if self.ensemble not in ("greedy", "stacking", None):
-            raise ValueError(f"ensemble must be 'greedy', 'stacking' or None, got "
-                             f"{self.ensemble!r}")
-        if isinstance(self.ensemble_size, bool) or not isinstance(self.ensemble_size, int) \
-                or self.ensemble_size < 0:
-            raise ValueError(f"ensemble_size must be an integer >= 0, got {self.ensemble_size!r}")
-        if not isinstance(self.early_stopping, bool):
-            raise ValueError(f"early_stopping must be True or False, got "
-                             f"{self.early_stopping!r}")
-        if self.backend not in ("auto", "processes", "inprocess", "dask"):
-            raise ValueError(f"unknown backend {self.backend!r}; use 'auto', 'processes', "
-                             "'inprocess' or 'dask'")
-        if self.device not in ("auto", "cpu", "cuda") and not str(self.device).startswith(
-                "cuda:"):
-            raise ValueError(f"device must be 'auto', 'cpu' or 'cuda', got {self.device!r}")
+        check_search_params(self)
 
     def _open_study(self, store: TrialStore, data: Dataset, metric: Metric) -> int:
         """Open the study and return its seed.

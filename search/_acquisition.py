@@ -6,16 +6,21 @@ Improvement for Bayesian Optimization": for minimisation,
 ``h(z) = phi(z) + z * Phi(z)``; ``log h`` is computed with ``erfcx`` and
 ``log1mexp`` where the direct formula would underflow, so the acquisition
 keeps a useful gradient where plain EI is numerically zero.
+
+:func:`maximize_from_starts` is the local step of the acquisition optimiser:
+L-BFGS-B from the best few of many scored candidates, as BoTorch does after
+scoring raw samples.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 from scipy.special import erfcx, log_ndtr, ndtr
 
-__all__ = ["log_ei", "log_ei_with_grad"]
+__all__ = ["log_ei", "log_ei_with_grad", "maximize_from_starts", "top_distinct"]
 
 _C1 = 0.5 * math.log(2.0 * math.pi)
 _C2 = 0.5 * math.log(math.pi / 2.0)
@@ -104,3 +109,84 @@ def log_ei_with_grad(mean: float, std: float, best: float) -> tuple[float, float
     d_mean = -math.exp(float(log_ndtr(z)) - lh) / std
     d_std = math.exp(log_phi - lh) / std
     return lh + math.log(std), d_mean, d_std
+
+
+def top_distinct(scores: np.ndarray, points: np.ndarray, k: int) -> list[int]:
+    """Return the indices of the ``k`` best-scored rows, skipping repeated rows.
+
+    Parameters
+    ----------
+    scores : numpy.ndarray
+        Shape ``(m,)``; higher is better.
+    points : numpy.ndarray
+        Shape ``(m, d)``.
+    k : int
+        Number of indices wanted.
+
+    Returns
+    -------
+    list of int
+        At most ``k`` indices, best first, of pairwise different rows.
+
+    """
+    chosen: list[int] = []
+    seen: set[bytes] = set()
+    for j in np.argsort(-scores, kind="stable"):
+        key = points[j].tobytes()
+        if key not in seen:
+            seen.add(key)
+            chosen.append(int(j))
+            if len(chosen) == k:
+                break
+    return chosen
+
+
+def maximize_from_starts(
+    fun: Callable[[np.ndarray], tuple[float, np.ndarray]],
+    starts: np.ndarray,
+    *,
+    maxiter: int = 50,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Maximise a smooth function on the unit cube by L-BFGS-B from several starts.
+
+    Parameters
+    ----------
+    fun : callable
+        ``fun(z) -> (value, gradient)`` for a point ``z`` of the cube.
+    starts : numpy.ndarray
+        Starting points, shape ``(k, d)``, inside ``[0, 1]^d``.
+    maxiter : int, default 50
+        Iterations of each run.
+
+    Returns
+    -------
+    points : numpy.ndarray
+        Shape ``(k, d)``: the end point of each run, or its start where the run
+        made things worse.
+    values : numpy.ndarray
+        Shape ``(k,)``: ``fun`` at those points.
+
+    """
+    from scipy.optimize import minimize  # slow to import: load on first use
+
+    def negated(z: np.ndarray) -> tuple[float, np.ndarray]:
+        value, grad = fun(z)
+        return -value, -grad
+
+    starts = np.atleast_2d(np.asarray(starts, dtype=float))
+    points, values = starts.copy(), np.empty(len(starts))
+    for i, start in enumerate(starts):
+        first = fun(start)[0]
+        result = minimize(
+            negated,
+            start,
+            jac=True,
+            method="L-BFGS-B",
+            bounds=[(0.0, 1.0)] * starts.shape[1],
+            options={"maxiter": maxiter},
+        )
+        if np.isfinite(result.fun) and -result.fun >= first:
+            points[i], values[i] = np.clip(result.x, 0.0, 1.0), -float(result.fun)
+        else:
+            values[i] = first
+    return points, values

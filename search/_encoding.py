@@ -71,6 +71,24 @@ class CubeEncoder:
         self.numeric = np.array([i for i, c in enumerate(kinds) if not c], dtype=int)
         self.numeric_columns = np.array([self._columns[i] for i in self.numeric], dtype=int)
 
+    def columns_of(self, i: int) -> np.ndarray:
+        """Return the columns of parameter ``i`` in :meth:`gp_features`.
+
+        Parameters
+        ----------
+        i : int
+            Index of the parameter in the space.
+
+        Returns
+        -------
+        numpy.ndarray
+            One column for a Float or Int, one per choice for a Categorical.
+
+        """
+        p = self.space.params[i]
+        width = len(p.choices) if isinstance(p, Categorical) else 1
+        return np.arange(self._columns[i], self._columns[i] + width)
+
     def encode(self, configs: list[Mapping[str, Any]]) -> tuple[np.ndarray, np.ndarray]:
         """Encode valid configurations.
 

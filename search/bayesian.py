@@ -1,4 +1,4 @@
-"""Bayesian optimisation: a Gaussian-process (or tree-ensemble) surrogate and log-EI."""
+"""Bayesian optimisation: Gaussian-process (per branch, or tree-ensemble) surrogates, log-EI."""
 
 from __future__ import annotations
 
@@ -9,16 +9,24 @@ from typing import Any
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from search._acquisition import log_ei, log_ei_with_grad
+from search._branching import BranchGP, branch_layout, fit_branch_gp
 from search._encoding import CubeEncoder
 from search._forest import ForestSurrogate
 from search._gp import GaussianProcess, fit_gp
+from search._proposals import (
+    candidates,
+    local_search,
+    near,
+    refine_gp,
+    score,
+    transform_targets,
+)
 from search.space import Space, config_key
 from search.strategy import Strategy
 
 __all__ = ["BayesianSearch"]
 
-_SURROGATES = ("auto", "gp", "forest")
+_SURROGATES = ("auto", "gp", "branch-gp", "forest")
 
 
 class BayesianSearch(Strategy):
@@ -28,7 +36,8 @@ class BayesianSearch(Strategy):
     by :attr:`seed`) decoded from the unit cube, so they fill the space
     evenly. Afterwards each ``ask`` fits a surrogate to every told trial and
     proposes the points that maximise the log expected improvement
-    (Ament et al., 2023) over the best predicted value.
+    (Ament et al., 2023) below the best predicted value minus a margin
+    (:attr:`ei_margin`).
 
     **Gaussian process** (the default). Matern 5/2 kernel with one length
     scale per input (ARD), an output scale, a constant mean and a noise term
@@ -38,19 +47,35 @@ class BayesianSearch(Strategy):
     one-hot; inactive parameters get a fixed code (one-hot: all zeros), so
     conditional spaces give the GP consistent inputs.
 
+    **One GP per branch** (``"branch-gp"``). A space whose conditions all
+    hang from one root categorical (as the AutoML engine's ``model``) but
+    has too many branches for one stationary kernel gets an independent GP
+    per choice of the root, over the parameters that choice activates; the
+    log-EI of every branch is taken against the same incumbent, so the
+    acquisition also picks the branch. A branch tried only at a couple of
+    defaults stays uncertain away from them, and one explored along its
+    whole range does not attract more trials.
+
     **Tree ensemble** (the fallback). Extremely randomised trees on
     bootstrap samples, with the spread of the trees as uncertainty (as in
-    SMAC); inactive parameters are coded -1 so trees split them off. With
-    ``surrogate="auto"`` it is used when the space does not suit a GP:
+    SMAC); inactive parameters are coded -1 so trees split them off. Trees
+    cannot tell a well-explored region from a barely explored one as a GP
+    can, so, as SMAC does, every :attr:`forest_random_every`-th model-based
+    trial is drawn at random, and candidates within :attr:`forest_min_gap`
+    of an asked trial in every numeric code (same categories) count as
+    repeats: trees predict them alike, and such configurations mostly build
+    the same model.
+
+    With ``surrogate="auto"`` the GP is used unless the space has
 
     - more than :attr:`max_gp_params` (20) parameters, or
     - more than :attr:`max_gp_width` (40) GP inputs once categoricals are
       one-hot, or
-    - a parent of conditions (e.g. the root ``model`` of a joined space)
-      with more than :attr:`max_gp_branches` (4) choices: so many branches
-      split the data too thinly for one stationary kernel.
+    - a parent of conditions with more than :attr:`max_gp_branches` (4)
+      choices: so many branches split the data too thinly for one kernel;
 
-    :attr:`surrogate_kind` tells which one is in use.
+    then the GP per branch, when every branch passes the same tests, else
+    the trees. :attr:`surrogate_kind` tells which one is in use.
 
     **Objective values** are scaled by their median and interquartile range,
     warped by a Yeo-Johnson power transform fitted to them, and standardised:
@@ -62,11 +87,14 @@ class BayesianSearch(Strategy):
     proposals continue the Sobol sequence.
 
     **Acquisition optimisation.** The log-EI is evaluated on 1024 Sobol
-    points of the cube and on perturbations of the best observed points (all
-    decoded to valid configurations); with the GP, the best few are refined
-    by L-BFGS-B over their active numeric parameters (analytic gradients)
-    and snapped back to valid codes. With the trees, two rounds of local
-    perturbation of the best candidates replace the gradient step.
+    points of the cube and on perturbations (steps of 0.01, 0.05 and 0.2) of
+    the best observed points, all decoded to valid configurations; with a
+    GP, L-BFGS-B refines the best few distinct candidates over their active
+    numeric parameters (analytic gradients), and the results are snapped
+    back to valid codes. With the trees, two rounds of local perturbation of
+    the best candidates replace the gradient step. The margin of improvement
+    asked for keeps EI from resampling the incumbent's neighbourhood for
+    ever smaller gains.
 
     **Batches.** ``ask(n)`` picks points one at a time; after each pick (and
     for every pending trial) a fantasy observation is added: the GP's own
@@ -81,8 +109,8 @@ class BayesianSearch(Strategy):
 
     **Cost.** ``ask`` runs its linear algebra on one thread (threads only
     slow down matrices this small). With 200 observations of a 6-parameter
-    space an ``ask`` takes about 0.1 s; the GP's cost grows as the cube of
-    the number of observations.
+    space an ``ask`` takes about 0.1 s of CPU; the GP's cost grows as the
+    cube of the number of observations (per branch, for the GP per branch).
 
     Parameters
     ----------
@@ -93,18 +121,19 @@ class BayesianSearch(Strategy):
     n_initial : int or None, default None
         Trials of the initial Sobol design. ``None``: twice the number of
         parameters, at least 5 and at most 20.
-    surrogate : {"auto", "gp", "forest"}, default "auto"
+    surrogate : {"auto", "gp", "branch-gp", "forest"}, default "auto"
         The surrogate model; ``"auto"`` applies the rule above.
 
     Attributes
     ----------
-    surrogate_kind : {"gp", "forest"}
+    surrogate_kind : {"gp", "branch-gp", "forest"}
         The surrogate in use.
 
     Raises
     ------
     ValueError
-        On a bad ``n_initial`` or ``surrogate``; ``ask`` raises when an
+        On a bad ``n_initial`` or ``surrogate`` (``"branch-gp"`` on a space
+        without a root categorical); ``ask`` raises when an
         observation holds several objectives (this strategy minimises one).
 
     Examples
@@ -140,6 +169,15 @@ class BayesianSearch(Strategy):
     max_tries: int = 100
     """Random draws tried when no candidate is a new configuration."""
 
+    ei_margin: float = 0.01
+    """Improvement on the incumbent that log-EI asks for (standardised units)."""
+
+    forest_random_every: int = 4
+    """With the trees, every this-many-th model-based trial is random (0: never)."""
+
+    forest_min_gap: float = 0.02
+    """With the trees, candidates this close to an asked trial count as repeats."""
+
     def __init__(
         self,
         space: Space,
@@ -162,8 +200,16 @@ class BayesianSearch(Strategy):
         self.n_initial = int(n_initial)
         self.surrogate = surrogate
         self._encoder = CubeEncoder(space)
+        self._layout = branch_layout(self._encoder)
         if surrogate == "auto":
-            self.surrogate_kind = "gp" if self._suits_gp() else "forest"
+            self.surrogate_kind = (
+                "gp" if self._suits_gp() else "branch-gp" if self._suits_branch_gp() else "forest"
+            )
+        elif surrogate == "branch-gp" and self._layout is None:
+            raise ValueError(
+                'surrogate="branch-gp" needs a space whose conditions all hang from one '
+                "root categorical"
+            )
         else:
             self.surrogate_kind = surrogate
         self._cache: tuple[Hashable, Any] | None = None
@@ -179,6 +225,18 @@ class BayesianSearch(Strategy):
             return False
         parents = {parent for p in space for parent in p.parents}
         return all(len(space[name].choices) <= self.max_gp_branches for name in parents)
+
+    def _suits_branch_gp(self) -> bool:
+        layout, space = self._layout, self.space
+        if layout is None:
+            return False
+        root = space.names[layout.root]
+        nested = {parent for p in space for parent in p.parents} - {root}
+        return (
+            max(layout.sizes) <= self.max_gp_params
+            and max(len(c) for c in layout.columns) <= self.max_gp_width
+            and all(len(space[name].choices) <= self.max_gp_branches for name in nested)
+        )
 
     # proposals ------------------------------------------------------------------
     def _suggest(self, n: int) -> list[dict[str, Any]]:
@@ -243,12 +301,12 @@ class BayesianSearch(Strategy):
         worst, best = y[finite].max(), y[finite].min()
         y[~finite] = worst + 0.1 * (worst - best)  # a little worse than the worst success
         codes, active = self._encoder.encode([trial.config for trial, _ in pairs])
-        return tuple(trial.number for trial, _ in pairs), codes, active, _transform(y)
+        return tuple(trial.number for trial, _ in pairs), codes, active, transform_targets(y)
 
     def _features(self, codes: np.ndarray, active: np.ndarray) -> np.ndarray:
-        if self.surrogate_kind == "gp":
-            return self._encoder.gp_features(codes, active)
-        return self._encoder.tree_features(codes, active)
+        if self.surrogate_kind == "forest":
+            return self._encoder.tree_features(codes, active)
+        return self._encoder.gp_features(codes, active)
 
     def _fit(self, numbers: tuple[int, ...], X: np.ndarray, y: np.ndarray) -> Any:
         key = (self.surrogate_kind, numbers)
@@ -257,6 +315,9 @@ class BayesianSearch(Strategy):
         rng = np.random.default_rng([self.seed, len(numbers), 1])
         if self.surrogate_kind == "gp":
             model: Any = fit_gp(X, y, rng)
+        elif self.surrogate_kind == "branch-gp":
+            assert self._layout is not None
+            model = fit_branch_gp(self._layout, X, y, rng)
         else:
             model = ForestSurrogate(X, y, seed=int(rng.integers(2**31 - 1)))
         self._cache = (key, model)
@@ -274,171 +335,65 @@ class BayesianSearch(Strategy):
         enc = self._encoder
         model = self._fit(numbers, self._features(codes, active), y)
         pending = [t.config for t in self.pending] + chosen
+        taken = enc.encode(pending) if pending else (codes[:0], active[:0])
         if pending:
-            model = self._fantasise(model, enc.encode(pending))
+            model = self._fantasise(model, taken)
+        taken_codes = np.vstack([codes, taken[0]])
+        taken_active = np.vstack([active, taken[1]])
         rng = np.random.default_rng([self.seed, first, 2])
-        cand_codes, cand_active = self._candidates(rng, codes, y)
+        cand_codes, cand_active = candidates(
+            enc, rng, codes, y, n_sobol=self.n_candidates, n_top=self.n_refine,
+            n_local=self.n_local,
+        )
         cand_x = self._features(cand_codes, cand_active)
+        gap = self.forest_min_gap if self.surrogate_kind == "forest" else 0.0
         out: list[dict[str, Any]] = []
         for i in range(n):
-            best = float(model.predict(model.X)[0].min())
-            scores = self._score(model, cand_x, best)
-            if self.surrogate_kind == "gp":
-                extra = self._refine_gp(model, best, cand_codes, cand_active, scores)
-            else:
-                extra = self._local_search(model, best, rng, cand_codes, scores)
-            pool_codes = np.vstack([cand_codes, extra[0]])
-            pool_scores = np.concatenate([scores, extra[2]])
+            number = first + i
             config = None
-            for j in np.argsort(-pool_scores, kind="stable"):
-                candidate = self.space.decode(pool_codes[j])
-                if config_key(candidate) not in batch and self._is_new(candidate):
-                    config = candidate
-                    break
+            if not self._interleaved(number):
+                target = float(model.predict(model.X)[0].min()) - self.ei_margin
+                scores = score(model, cand_x, target)
+                if self.surrogate_kind != "forest":
+                    extra = refine_gp(
+                        enc, model, target, cand_codes, cand_active, scores, self.n_refine
+                    )
+                else:
+                    extra = local_search(
+                        enc, model, target, rng, cand_codes, scores, n_top=self.n_refine,
+                        n_local=self.n_local,
+                    )
+                pool_codes = np.vstack([cand_codes, extra[0]])
+                pool_active = np.vstack([cand_active, extra[1]])
+                pool_scores = np.concatenate([scores, extra[2]])
+                for j in np.argsort(-pool_scores, kind="stable"):
+                    if gap > 0 and near(pool_codes[j], pool_active[j], taken_codes,
+                                        taken_active, enc.categorical, gap):
+                        continue
+                    candidate = self.space.decode(pool_codes[j])
+                    if config_key(candidate) not in batch and self._is_new(candidate):
+                        config = candidate
+                        break
             if config is None:
-                config = self._random_config(self._rng_for(first + i), batch)
+                config = self._random_config(self._rng_for(number), batch)
             batch.add(config_key(config))
             out.append(config)
             if i + 1 < n:
-                model = self._fantasise(model, enc.encode([config]))
+                encoded = enc.encode([config])
+                taken_codes = np.vstack([taken_codes, encoded[0]])
+                taken_active = np.vstack([taken_active, encoded[1]])
+                model = self._fantasise(model, encoded)
         return out
+
+    def _interleaved(self, number: int) -> bool:
+        """Whether trial ``number`` is drawn at random (tree ensemble only)."""
+        every = self.forest_random_every
+        if self.surrogate_kind != "forest" or every < 1:
+            return False
+        return (number - self.n_initial) % every == every - 1
 
     def _fantasise(self, model: Any, encoded: tuple[np.ndarray, np.ndarray]) -> Any:
         x = self._features(*encoded)
-        if isinstance(model, GaussianProcess):
+        if isinstance(model, (GaussianProcess, BranchGP)):
             return model.condition_on(x, model.predict(x)[0])  # kriging believer
         return model.condition_on(x, np.full(len(x), float(np.mean(model.y))))  # constant liar
-
-    def _score(self, model: Any, x: np.ndarray, best: float) -> np.ndarray:
-        mean, var = model.predict(x)
-        return log_ei(mean, np.sqrt(var), best)
-
-    def _candidates(
-        self, rng: np.random.Generator, codes: np.ndarray, y: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Sobol points plus perturbations of the best observed points, canonical."""
-        from scipy.stats import qmc
-
-        sobol = qmc.Sobol(len(self.space), scramble=True, seed=rng).random_base2(
-            int(math.log2(self.n_candidates))
-        )
-        top = codes[np.argsort(y, kind="stable")[: self.n_refine]]
-        local = self._perturb(rng, np.repeat(top, self.n_local, axis=0), scale=None)
-        return self._encoder.canonical(np.vstack([sobol, local]))
-
-    def _perturb(
-        self, rng: np.random.Generator, U: np.ndarray, scale: float | None
-    ) -> np.ndarray:
-        """Move a few coordinates of each row: numeric by a Gaussian step, categorical anew."""
-        m, d = U.shape
-        mask = rng.random((m, d)) < min(1.0, 3.0 / d)
-        mask[np.arange(m), rng.integers(d, size=m)] = True
-        if scale is None:  # a mix of step sizes, from fine to coarse
-            steps = np.array([0.01, 0.05, 0.2])[rng.integers(3, size=(m, 1))]
-        else:
-            steps = np.full((m, 1), scale)
-        moved = U + steps * rng.standard_normal((m, d))
-        cat = self._encoder.categorical
-        moved[:, cat] = rng.random((m, len(cat)))
-        return np.clip(np.where(mask, moved, U), 0.0, 1.0)
-
-    def _refine_gp(
-        self,
-        gp: GaussianProcess,
-        best: float,
-        codes: np.ndarray,
-        active: np.ndarray,
-        scores: np.ndarray,
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """L-BFGS-B on the active numeric codes of the best distinct candidates."""
-        from scipy.optimize import minimize
-
-        enc = self._encoder
-        starts: list[int] = []
-        seen: set[bytes] = set()
-        for j in np.argsort(-scores, kind="stable"):
-            key = codes[j].tobytes()
-            if key not in seen:
-                seen.add(key)
-                starts.append(int(j))
-            if len(starts) == self.n_refine:
-                break
-        refined = []
-        for j in starts:
-            dims = enc.numeric[active[j, enc.numeric]]
-            row = codes[j].copy()
-            if len(dims):
-                cols = enc.numeric_columns[active[j, enc.numeric]]
-                base = enc.gp_features(codes[j : j + 1], active[j : j + 1])[0]
-                result = minimize(
-                    _neg_log_ei,
-                    row[dims],
-                    args=(gp, best, base, cols),
-                    jac=True,
-                    method="L-BFGS-B",
-                    bounds=[(0.0, 1.0)] * len(dims),
-                    options={"maxiter": 50},
-                )
-                row[dims] = result.x
-            refined.append(row)
-        new_codes, new_active = enc.canonical(np.array(refined))
-        return new_codes, new_active, self._score(gp, enc.gp_features(new_codes, new_active), best)
-
-    def _local_search(
-        self,
-        model: ForestSurrogate,
-        best: float,
-        rng: np.random.Generator,
-        codes: np.ndarray,
-        scores: np.ndarray,
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Two rounds of perturbing the best candidates (trees have no gradient)."""
-        enc = self._encoder
-        pool_codes, pool_scores = codes, scores
-        found_codes, found_active, found_scores = [], [], []
-        for scale in (0.1, 0.02):
-            order = np.argsort(-pool_scores, kind="stable")[: self.n_refine]
-            top, top_scores = pool_codes[order], pool_scores[order]
-            new_codes, new_active = enc.canonical(
-                self._perturb(rng, np.repeat(top, self.n_local, axis=0), scale)
-            )
-            new_scores = self._score(model, enc.tree_features(new_codes, new_active), best)
-            found_codes.append(new_codes)
-            found_active.append(new_active)
-            found_scores.append(new_scores)
-            pool_codes = np.vstack([top, new_codes])
-            pool_scores = np.concatenate([top_scores, new_scores])
-        return np.vstack(found_codes), np.vstack(found_active), np.concatenate(found_scores)
-
-
-def _neg_log_ei(
-    z: np.ndarray, gp: GaussianProcess, best: float, base: np.ndarray, cols: np.ndarray
-) -> tuple[float, np.ndarray]:
-    x = base.copy()
-    x[cols] = z
-    mean, var, dmean, dvar = gp.predict_with_grad(x)
-    std = math.sqrt(var)
-    value, d_mean, d_std = log_ei_with_grad(mean, std, best)
-    grad = d_mean * dmean + d_std * dvar / (2.0 * std)
-    return -value, -grad[cols]
-
-
-def _transform(y: np.ndarray) -> np.ndarray:
-    """Warp and standardise targets: robust scaling, Yeo-Johnson, then z-scores.
-
-    Scaling by the median and the interquartile range keeps one huge loss
-    from squashing the others; the Yeo-Johnson power (its exponent fitted by
-    maximum likelihood, clipped to [-2, 2]) makes skewed, heavy-tailed values
-    closer to normal, as a GP assumes.
-    """
-    from scipy.stats import yeojohnson, yeojohnson_normmax
-
-    q25, q50, q75 = np.percentile(y, [25, 50, 75])
-    scale = (q75 - q25) / 1.349  # the IQR of a standard normal
-    if not scale > 0:
-        scale = y.std()
-    z = (y - q50) / (scale if scale > 0 else 1.0)
-    if z.std() > 0:
-        z = yeojohnson(z, float(np.clip(yeojohnson_normmax(z), -2.0, 2.0)))
-    std = z.std()
-    return (z - z.mean()) / (std if std > 0 else 1.0)

@@ -90,8 +90,6 @@ def cmd_fit(args: argparse.Namespace) -> int:
     if args.target is None and args.task not in ("recommendation", "generation"):
         raise ValueError("--target is required (only --task recommendation, for implicit "
                          "feedback, and --task generation omit it)")
-    if args.target is not None and args.task == "generation":
-        raise ValueError("--task generation learns the whole table; drop --target")
     X, y = read_training_data(args.train, args.target, args.modality)
     model = _make_automl(args)
     if args.task == "recommendation":
@@ -203,7 +201,9 @@ def build_parser() -> argparse.ArgumentParser:
                                    "(see automl.datafiles)")
     fit.add_argument("--target", default=None,
                      help="name of the target column (CSV) or array (.npz); required "
-                          "except for implicit-feedback recommendation")
+                          "except for implicit-feedback recommendation and generation "
+                          "(there, a column every trial is also scored on by a model "
+                          "trained on synthetic rows; it becomes the last column)")
     fit.add_argument("--user-column", default=None,
                      help="--task recommendation: the user id column (detected by name)")
     fit.add_argument("--item-column", default=None,

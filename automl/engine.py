@@ -266,11 +266,17 @@ class Search:
 
 
 def leaderboard(records: Sequence[TrialRecord], metric: Metric) -> pd.DataFrame:
-    """One row per trial, best first; failed trials last with their error."""
+    """One row per trial, best first; failed trials last with their error.
+
+    Extra measures of the trials (``TrialRecord.extras``) follow the metric's
+    column, one column each.
+    """
+    extras = sorted({name for r in records for name in r.extras})
     rows = [{
         "trial": r.number,
         "model": r.model,
         metric.name: r.score,
+        **{name: r.extras.get(name) for name in extras},
         "status": r.status,
         "duration_s": round(r.duration, 3),
         "fidelity": r.fidelity,
@@ -278,8 +284,8 @@ def leaderboard(records: Sequence[TrialRecord], metric: Metric) -> pd.DataFrame:
         "params": r.params,
         "error": r.error,
     } for r in records]
-    columns = ["trial", "model", metric.name, "status", "duration_s", "fidelity", "fold_std",
-               "params", "error"]
+    columns = ["trial", "model", metric.name, *extras, "status", "duration_s", "fidelity",
+               "fold_std", "params", "error"]
     table = pd.DataFrame(rows, columns=columns)
     if table.empty:
         return table

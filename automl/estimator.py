@@ -39,6 +39,7 @@ from automl.synthesis import (
     GeneratorMixin,
     column_dtypes,
     generation_splits,
+    target_name,
     validate_generation_data,
 )
 from automl.workers import TrialData, make_pool, threads_per_trial
@@ -62,7 +63,9 @@ class AutoML(RecommenderMixin, GeneratorMixin, BaseEstimator):
         Inferred from ``y`` when None. ``"recommendation"``: ``X`` holds
         user-item interactions (see ``automl.interactions``) and ``y`` their
         ratings, or None for implicit feedback; then ``recommend`` serves
-        top-k items.
+        top-k items. ``"generation"``: learn the rows of ``X`` (with ``y``, if
+        given, as one more column whose train-on-synthetic score every trial
+        also records; see ``automl.synthesis``); then ``sample`` draws rows.
     modality : {"tabular", "image", "sequence", "text"}, optional
         Detected from ``X`` when None (see ``automl.modalities``; a 3-D array
         is read as grey images when square or uint8, else as sequences).
@@ -219,7 +222,8 @@ class AutoML(RecommenderMixin, GeneratorMixin, BaseEstimator):
             raise
         ctx = context_for(data.schema, task=data.task, n_rows=len(data.X),
                           n_classes=data.n_classes, seed=seed,
-                          n_threads=threads_per_trial(self.n_jobs), device=self.device)
+                          n_threads=threads_per_trial(self.n_jobs), device=self.device,
+                          target=target_name(y) if data.task == "generation" else None)
         try:
             specs = self._resolve_models(registry, ctx)
             strategy = self._make_strategy(registry, specs, seed)
@@ -265,7 +269,7 @@ class AutoML(RecommenderMixin, GeneratorMixin, BaseEstimator):
         self._finish(data, ctx, specs, metric, records,
                      deadline=started + float(self.time_budget))
         if data.task == "generation":
-            self.column_dtypes_ = column_dtypes(X)
+            self.column_dtypes_ = column_dtypes(X, y)
         if progress is not None:
             progress.close(self.best_trial_, time.monotonic() - started)
         return self

@@ -10,7 +10,7 @@ import logging
 import time
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -47,12 +47,15 @@ class Evaluation:
         ``(n,)`` values for regression; NaN for rows never validated (holdout).
     fit_time : float
         Seconds spent fitting, summed over folds.
+    extras : dict of str to float
+        Further measures, recorded but not optimised (``TrialRecord.extras``).
     """
 
     score: float
     fold_scores: list[float]
     oof: np.ndarray
     fit_time: float
+    extras: dict[str, float] = field(default_factory=dict)
 
 
 def make_splits(task: str, y: np.ndarray, cv: int | float | str, seed: int) -> Splits:
@@ -226,7 +229,7 @@ def evaluator_for(ctx: Any) -> Callable[..., Evaluation]:
         from automl.synthesis import GenerationEvaluation
 
         return GenerationEvaluation(ctx.numeric_columns, ctx.categorical_columns,
-                                    ctx.n_threads)
+                                    ctx.n_threads, ctx.target)
     if ctx.implicit:
         from automl.recommendation import RankingPredictor
 

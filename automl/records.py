@@ -34,6 +34,9 @@ class TrialRecord:
         The fidelity the trial ran at (None: full).
     oof : numpy.ndarray or None
         Out-of-fold predictions (float32) for ensembles.
+    extras : dict of str to float
+        Further measures of the trial that the search does not optimise
+        (generation: ``tstr_*``, train-on-synthetic-test-on-real).
     """
 
     number: int
@@ -46,3 +49,4 @@ class TrialRecord:
     error: str | None = None
     fidelity: float | None = None
     oof: np.ndarray | None = None
+    extras: dict[str, float] = field(default_factory=dict)

@@ -87,6 +87,10 @@ class Context:
         folds. Estimators that train in epochs should stop there and keep
         their best weights (a trial past its limit is killed and lost).
         None: no limit.
+    target : str or None
+        Generation only: the column of the table that fit's ``y`` became,
+        which trials are also scored on (train on synthetic rows, test on
+        real ones); None when fit got no ``y``.
     """
 
     task: str
@@ -105,6 +109,7 @@ class Context:
     n_items: int | None = None
     implicit: bool | None = None
     time_limit: float | None = None
+    target: str | None = None
 
     @property
     def family(self) -> str:

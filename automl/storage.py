@@ -1,11 +1,12 @@
 """Crash-safe trial storage in SQLite.
 
 Every finished trial is committed in its own transaction (WAL journal), with
-its configuration, scores, status, error, timing and out-of-fold predictions
-(float32). A study is identified by its name; fitting again with the same file
-and study resumes it. Several processes may write the same study: writes take
-SQLite's write lock (``BEGIN IMMEDIATE``) and a trial number already taken by
-another writer is moved to the next free one.
+its configuration, scores, extra measures, status, error, timing and
+out-of-fold predictions (float32). A study is identified by its name;
+fitting again with the same file and study resumes it. Several processes may
+write the same study: writes take SQLite's write lock (``BEGIN IMMEDIATE``)
+and a trial number already taken by another writer is moved to the next free
+one.
 """
 
 from __future__ import annotations
@@ -42,9 +43,13 @@ CREATE TABLE IF NOT EXISTS trials (
     oof BLOB,
     oof_shape TEXT,
     finished REAL NOT NULL,
+    extras TEXT,
     PRIMARY KEY (study, number)
 );
 """
+_COLUMNS = ("study, number, model, params, status, score, fold_scores, duration, error, "
+            "fidelity, oof, oof_shape, finished, extras")
+_PLACES = ", ".join("?" * len(_COLUMNS.split(",")))
 
 
 class StudyMismatch(ValueError):
@@ -79,6 +84,9 @@ class TrialStore:
         self._connection.execute("PRAGMA journal_mode=WAL")
         self._connection.execute("PRAGMA synchronous=NORMAL")
         self._connection.executescript(SCHEMA)
+        columns = {row[1] for row in self._connection.execute("PRAGMA table_info(trials)")}
+        if "extras" not in columns:  # a file written before trials kept extra measures
+            self._connection.execute("ALTER TABLE trials ADD COLUMN extras TEXT")
 
     def open_study(self, attributes: dict[str, Any]) -> None:
         """Create the study, or check that an existing one matches ``attributes``.
@@ -120,12 +128,13 @@ class TrialStore:
                                     (self.study,)).fetchone()
                 record.number = int(top) + 1
             db.execute(
-                "INSERT INTO trials VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                f"INSERT INTO trials ({_COLUMNS}) VALUES ({_PLACES})",
                 (self.study, record.number, record.model, json.dumps(record.params),
                  record.status, record.score, json.dumps(record.fold_scores),
                  record.duration, record.error, record.fidelity,
                  None if oof is None else oof.tobytes(),
-                 None if oof is None else json.dumps(oof.shape), time.time()),
+                 None if oof is None else json.dumps(oof.shape), time.time(),
+                 json.dumps(record.extras)),
             )
         return record
 
@@ -133,19 +142,19 @@ class TrialStore:
         """Every stored trial of the study, in trial-number order."""
         rows = self._connection.execute(
             "SELECT number, model, params, status, score, fold_scores, duration, error, "
-            "fidelity, oof, oof_shape FROM trials WHERE study = ? ORDER BY number",
+            "fidelity, oof, oof_shape, extras FROM trials WHERE study = ? ORDER BY number",
             (self.study,),
         ).fetchall()
         records = []
         for (number, model, params, status, score, folds, duration, error, fidelity,
-             oof, shape) in rows:
+             oof, shape, extras) in rows:
             array = None
             if oof is not None:
                 array = np.frombuffer(oof, dtype=np.float32).reshape(json.loads(shape)).copy()
             records.append(TrialRecord(
                 number=number, model=model, params=json.loads(params), status=status,
                 score=score, fold_scores=json.loads(folds), duration=duration, error=error,
-                fidelity=fidelity, oof=array,
+                fidelity=fidelity, oof=array, extras=json.loads(extras) if extras else {},
             ))
         return records
 

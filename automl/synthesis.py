@@ -7,6 +7,13 @@ classifier two-sample test of :func:`automl.generation.c2st_auc` between the
 held-out rows and as many sampled rows (``c2st_auc``, 0.5 is perfect, lower
 is better). The best generator is refitted on every row; ``sample`` returns
 rows in the user's column types.
+
+``fit(X, y)`` learns the rows of ``X`` with ``y`` as one more column (named
+after ``y``, or ``"target"``), and every trial also records how well a model
+trained on as many synthetic rows as the training split predicts that column
+of the held-out real rows (:func:`automl.generation.tstr_score`; recorded in
+``TrialRecord.extras`` as ``tstr_roc_auc``, ``tstr_accuracy`` or ``tstr_r2``).
+The search still selects by the C2ST AUC.
 """
 
 from __future__ import annotations
@@ -21,28 +28,61 @@ import pandas as pd
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
-from automl.data import Dataset, Schema, as_frame
+from automl.data import Dataset, Schema, as_frame, infer_task
 from automl.evaluation import Evaluation
 
 GENERATION_HOLDOUT = 0.3
 """Share of the rows held out to score samples against."""
 
+DEFAULT_TARGET_NAME = "target"
+"""The column name of an unnamed ``y`` in a generation table."""
 
-def validate_generation_data(X: Any, y: Any = None) -> Dataset:
-    """Validate a table to learn to generate.
+
+def target_name(y: Any) -> str | None:
+    """The column ``y`` becomes in a generation table (None without ``y``)."""
+    if y is None:
+        return None
+    name = getattr(y, "name", None)
+    return str(name) if name is not None else DEFAULT_TARGET_NAME
+
+
+def generation_frame(X: Any, y: Any = None) -> tuple[pd.DataFrame, bool]:
+    """The table a generator learns: ``X`` as a frame, with ``y`` as its last column.
+
+    Returns the frame and whether ``X`` was an array (unnamed columns).
 
     Raises
     ------
     ValueError
-        When ``y`` is given, the table has no rows or columns, or nothing in it
-        varies (see ``automl.generation.check_generation_table``).
+        When ``y`` is not one column as long as ``X``, or its name is already
+        a column of ``X``.
+    """
+    frame, from_array = as_frame(X)
+    if y is None:
+        return frame, from_array
+    name = target_name(y)
+    values = y if isinstance(y, pd.Series) else pd.Series(np.asarray(y).squeeze())
+    if values.ndim != 1 or len(values) != len(frame):
+        raise ValueError(f"y must be one column with a value per row of X ({len(frame)}); "
+                         f"got shape {np.shape(y)}")
+    if name in frame.columns:
+        raise ValueError(f"y's name {name!r} is already a column of X; rename y or drop "
+                         "that column from X")
+    return frame.assign(**{name: values.to_numpy()}), from_array
+
+
+def validate_generation_data(X: Any, y: Any = None) -> Dataset:
+    """Validate a table to learn to generate (with ``y`` as one more column).
+
+    Raises
+    ------
+    ValueError
+        When ``y`` does not fit ``X``, the table has no rows or columns, or
+        nothing in it varies (see ``automl.generation.check_generation_table``).
     """
     from automl.generation import check_generation_table
 
-    if y is not None:
-        raise ValueError("task='generation' learns the rows of X alone; put the target into "
-                         "X as a column and call fit(X)")
-    frame, from_array = as_frame(X)
+    frame, from_array = generation_frame(X, y)
     if frame.shape[0] < 2 or frame.shape[1] == 0:
         raise ValueError(f"X has shape {frame.shape}: generation needs a table with rows "
                          "and at least one column")
@@ -66,11 +106,15 @@ class GenerationEvaluation:
     numeric_columns: tuple[str, ...]
     categorical_columns: tuple[str, ...]
     n_threads: int = 1
+    target: str | None = None
 
     def __call__(self, build: Callable[[], Any], X: pd.DataFrame, y: Any, splits: Any,
                  metric: Any, n_classes: Any, deadline: float | None = None,
                  train_fraction: float = 1.0, seed: int = 0) -> Evaluation:
-        """Fit on the training rows, sample, and return the C2ST AUC on held-out rows."""
+        """Fit on the training rows, sample, and return the C2ST AUC on held-out rows.
+
+        With a :attr:`target`, the train-on-synthetic score goes into ``extras``.
+        """
         from automl.generation import c2st_auc
 
         train, valid = splits[0]
@@ -86,11 +130,35 @@ class GenerationEvaluation:
         generator.fit(X.iloc[train].reset_index(drop=True))
         fit_time = time.perf_counter() - started
         synthetic = generator.sample(len(valid), random_state=seed)
-        score = c2st_auc(X.iloc[valid].reset_index(drop=True), synthetic,
-                         self.numeric_columns, self.categorical_columns, seed,
+        real = X.iloc[valid].reset_index(drop=True)
+        score = c2st_auc(real, synthetic, self.numeric_columns, self.categorical_columns, seed,
                          n_threads=self.n_threads)
+        extras = {}
+        if self.target is not None:
+            training = generator.sample(len(train), random_state=seed + 1)
+            extras = self._tstr(training, real, X[self.target], seed)
         return Evaluation(score=float(score), fold_scores=[float(score)],
-                          oof=np.full(len(X), np.nan), fit_time=fit_time)
+                          oof=np.full(len(X), np.nan), fit_time=fit_time, extras=extras)
+
+    def _tstr(self, synthetic: pd.DataFrame, real: pd.DataFrame, column: pd.Series,
+              seed: int) -> dict[str, float]:
+        """``{"tstr_<measure>": score}``: the target predicted by a model fit on synthetic rows."""
+        from automl.generation import tstr_score
+
+        known = column.dropna()
+        if self.target in self.categorical_columns:
+            task = "classification"
+        else:
+            task = infer_task(known.to_numpy(dtype=float))
+        if task == "regression":
+            measure = "r2"
+        else:
+            measure = "roc_auc" if real[self.target].dropna().nunique() == 2 else "accuracy"
+        value = tstr_score(synthetic, real, self.target, task, seed,
+                           numeric_columns=self.numeric_columns,
+                           categorical_columns=self.categorical_columns,
+                           n_threads=self.n_threads)
+        return {f"tstr_{measure}": float(value)}
 
 
 def _is_generator(model: Any) -> bool:
@@ -140,7 +208,7 @@ class GeneratorMixin:
                              for name in rows.columns})
 
 
-def column_dtypes(X: Any) -> tuple[tuple[str, str], ...]:
-    """The user's column types, to restore in samples."""
-    frame, _ = as_frame(X)
+def column_dtypes(X: Any, y: Any = None) -> tuple[tuple[str, str], ...]:
+    """The user's column types (``y``'s last), to restore in samples."""
+    frame, _ = generation_frame(X, y)
     return tuple((str(name), str(dtype)) for name, dtype in frame.dtypes.items())

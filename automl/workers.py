@@ -95,6 +95,7 @@ def evaluate_trial(job: TrialJob, data: TrialData) -> TrialRecord:
             record.score = evaluation.score
             record.fold_scores = evaluation.fold_scores
             record.oof = evaluation.oof.astype(np.float32)
+            record.extras = dict(evaluation.extras)
         else:
             record.status, record.error = "failed", "the metric is NaN or infinite"
     record.duration = time.monotonic() - started

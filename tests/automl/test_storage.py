@@ -30,6 +30,30 @@ def test_round_trip_with_oof_and_failures(tmp_path):
     assert mode[0] == "wal"
 
 
+def test_extra_measures_round_trip_and_older_files_gain_their_column(tmp_path):
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as db:  # a trial file written before trials kept extras
+        db.executescript("""
+            CREATE TABLE studies (name TEXT PRIMARY KEY, created REAL NOT NULL,
+                                  attributes TEXT NOT NULL);
+            CREATE TABLE trials (study TEXT NOT NULL, number INTEGER NOT NULL,
+                model TEXT NOT NULL, params TEXT NOT NULL, status TEXT NOT NULL, score REAL,
+                fold_scores TEXT NOT NULL, duration REAL NOT NULL, error TEXT,
+                fidelity REAL, oof BLOB, oof_shape TEXT, finished REAL NOT NULL,
+                PRIMARY KEY (study, number));
+            INSERT INTO studies VALUES ('s', 0, '{}');
+            INSERT INTO trials VALUES ('s', 0, 'm', '{}', 'ok', 0.5, '[0.5]', 1.0, NULL,
+                                       NULL, NULL, NULL, 0);
+        """)
+    store = TrialStore(path, "s")
+    store.add(TrialRecord(number=1, model="m", params={}, status="ok", score=0.7,
+                          extras={"tstr_r2": 0.25}))
+    store.close()
+    old, new = TrialStore(path, "s").load()
+    assert old.extras == {} and old.score == 0.5
+    assert new.extras == {"tstr_r2": 0.25}
+
+
 def test_temporary_store_is_removed():
     store = TrialStore()
     path = store.path

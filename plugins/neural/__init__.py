@@ -22,8 +22,10 @@ hook, exactly like a third-party plugin:
 ``plugins.neural._training`` holds the one training loop every network of the
 project shares (device choice, mixed precision, AdamW, L1, gradient clipping,
 learning-rate schedules, early stopping, seeded determinism, thread and time
-limits). Importing this package or a plugin module does not import torch: a
-spec's ``build`` result imports it when it is fitted.
+limits); ``plugins.neural._torch_estimator`` what the torch estimators share
+(fitted weights, pickling, classifier and regressor outputs, spec helpers).
+Importing this package or a plugin module does not import torch: a spec's
+``build`` result imports it when it is fitted.
 """
 
 from plugins.neural._transfer import transfer_spec

@@ -15,11 +15,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from automl.generation import canonical_frame, check_generation_table, generation_columns
 from plugins.generators import check_sample_size, sample_seed
+
+from ._torch_estimator import TorchEstimator, store_params
 
 __all__ = ["GAN_MAX_EPOCHS", "MAX_CONDITION_ROUNDS", "TabularGAN"]
 
@@ -31,7 +32,8 @@ MAX_CONDITION_ROUNDS = 20
 
 _SAMPLE_BATCH = 4096
 
-class TabularGAN(BaseEstimator):
+
+class TabularGAN(TorchEstimator):
     """Conditional Wasserstein GAN for tables (CTGAN-style).
 
     See :mod:`plugins.neural.gan` for the design.
@@ -149,31 +151,7 @@ class TabularGAN(BaseEstimator):
         time_limit: float | None = None,
         random_state: int | None = 0,
     ) -> None:
-        self.numeric_columns = numeric_columns
-        self.categorical_columns = categorical_columns
-        self.embedding_dim = embedding_dim
-        self.generator_width = generator_width
-        self.generator_depth = generator_depth
-        self.critic_width = critic_width
-        self.critic_depth = critic_depth
-        self.critic_dropout = critic_dropout
-        self.generator_lr = generator_lr
-        self.critic_lr = critic_lr
-        self.weight_decay = weight_decay
-        self.batch_size = batch_size
-        self.pac = pac
-        self.gp_weight = gp_weight
-        self.critic_steps = critic_steps
-        self.max_epochs = max_epochs
-        self.schedule = schedule
-        self.max_modes = max_modes
-        self.discrete_threshold = discrete_threshold
-        self.max_categories = max_categories
-        self.device = device
-        self.precision = precision
-        self.n_threads = n_threads
-        self.time_limit = time_limit
-        self.random_state = random_state
+        store_params(self, locals())
 
     def _settings(self, seed: int) -> Any:
         from ._gan_loop import GANSettings
@@ -232,15 +210,13 @@ class TabularGAN(BaseEstimator):
         data, slots = transformer.transform(frame, rng)
         counts = transformer.slot_counts(slots)
         result = train_gan(data, slots, transformer, counts, self._settings(self.seed_))
-        net = result.generator
         self.transformer_ = transformer
         self.slot_counts_ = counts
         self.net_config_ = {"input_dim": int(self.embedding_dim) + transformer.cond_dim,
                             "width": int(self.generator_width),
                             "depth": int(self.generator_depth),
                             "data_dim": transformer.data_dim}
-        self.weights_ = {k: v.detach().cpu().numpy().copy() for k, v in net.state_dict().items()}
-        self._net = net
+        self._keep_weights(result.generator)
         self.history_ = result.history
         self.n_epochs_ = result.epochs
         self.stop_reason_ = result.stop_reason
@@ -249,20 +225,13 @@ class TabularGAN(BaseEstimator):
         self.batch_size_ = result.batch_size
         return self
 
-    def _module(self) -> Any:
-        net = self.__dict__.get("_net")
-        if net is None:
-            import torch
+    def _build_module(self) -> Any:
+        import torch
 
-            from ._gan_net import ResidualGenerator
+        from ._gan_net import ResidualGenerator
 
-            with torch.random.fork_rng(devices=[]):  # leave the caller's generator alone
-                net = ResidualGenerator(**self.net_config_)
-            net.load_state_dict({k: torch.from_numpy(np.array(v, copy=True))
-                                 for k, v in self.weights_.items()})
-            net.eval()
-            self._net = net
-        return net
+        with torch.random.fork_rng(devices=[]):  # leave the caller's generator alone
+            return ResidualGenerator(**self.net_config_)
 
     def _raw(self, n: int, rng: np.random.Generator, fixed: tuple[int, int] | None
              ) -> np.ndarray:
@@ -360,9 +329,3 @@ class TabularGAN(BaseEstimator):
                                    dtype=np.float64 if target["numeric"] else object)
             out = pd.concat([out, fill], ignore_index=True)
         return out.iloc[:n].reset_index(drop=True)
-
-    def __getstate__(self) -> dict[str, Any]:
-        """State without the torch module (rebuilt from ``weights_`` when needed)."""
-        state = dict(super().__getstate__())
-        state.pop("_net", None)
-        return state

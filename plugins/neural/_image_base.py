@@ -18,8 +18,15 @@ from dataclasses import replace
 from typing import Any
 
 import numpy as np
-from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
+
+from ._torch_estimator import (
+    MIN_BATCH_ROWS,
+    TorchClassifierMixin,
+    TorchEstimator,
+    TorchRegressorMixin,
+    as_target,
+)
 
 __all__ = [
     "MIN_BATCH_ROWS",
@@ -32,10 +39,6 @@ __all__ = [
     "as_images",
     "channel_statistics",
 ]
-
-MIN_BATCH_ROWS = 16
-"""Smallest effective batch: ``batch_size`` is lowered to ``n_images // 8`` (at
-least this) so that a small data set still gets several steps per epoch."""
 
 TIMING_BATCHES = 3
 """Under a time limit, batches a throwaway network trains on (two epochs; the
@@ -113,7 +116,7 @@ def channel_statistics(images: np.ndarray) -> tuple[list[float], list[float]]:
     return [float(v) for v in mean], [float(v) for v in std]
 
 
-class ImageEstimatorBase(BaseEstimator):
+class ImageEstimatorBase(TorchEstimator):
     """Shared fit/predict machinery of the torch image estimators (not used directly).
 
     Subclasses define ``__init__`` with their parameters (at least
@@ -124,54 +127,23 @@ class ImageEstimatorBase(BaseEstimator):
     ``random_state``), ``fit`` and ``_build_module``.
     """
 
-    _classification = False
-
     # -- pieces for fit ------------------------------------------------------
-
-    def _seed(self) -> int:
-        if isinstance(self.random_state, int | np.integer):
-            return int(self.random_state)
-        return int(np.random.default_rng().integers(2**31 - 1))
-
-    def _encode_target(self, y: np.ndarray) -> tuple[np.ndarray, int]:
-        raise NotImplementedError
 
     def _prepare(self, X: Any, y: Any) -> tuple[np.ndarray, np.ndarray, int]:
         """Checked images, encoded target and output count; sets the input attributes."""
         images = as_images(X)
-        y = np.asarray(y)
-        if y.ndim == 2 and y.shape[1] == 1:
-            y = y.reshape(-1)
-        if y.ndim != 1 or len(y) != len(images):
-            raise ValueError(f"y must be 1-dimensional with one value per image "
-                             f"({len(images)}), got shape {y.shape}")
-        if len(images) < 2:
-            raise ValueError("need at least 2 images to fit")
-        target, n_outputs = self._encode_target(y)
+        target, n_outputs = self._encode_target(as_target(y, len(images), "image"))
         self.__dict__.pop("planned_epochs_", None)  # from an earlier fit
         self.input_shape_ = tuple(int(s) for s in images.shape[1:])
         self.n_features_in_ = int(np.prod(self.input_shape_))
         self.channel_mean_, self.channel_std_ = channel_statistics(images)
         return images, target, n_outputs
 
-    def _task(self) -> str:
-        return "classification" if self._classification else "regression"
-
     def _settings(self, n_rows: int, seed: int, **changes: Any) -> Any:
-        from ._training import TrainSettings
-
-        batch = max(1, min(int(self.batch_size), max(MIN_BATCH_ROWS, n_rows // 8)))
-        values = dict(
-            max_epochs=int(self.max_epochs), batch_size=batch,
-            learning_rate=float(self.learning_rate), weight_decay=float(self.weight_decay),
-            l1=float(getattr(self, "l1", 0.0)), grad_clip=self.grad_clip,
-            schedule=str(self.schedule), validation_fraction=float(self.validation_fraction),
-            patience=self.patience, time_limit=self.time_limit, device=str(self.device),
-            precision=str(self.precision), seed=seed, n_threads=int(self.n_threads),
-            eval_batch_size=int(self.eval_batch_size),
-        )
-        values.update(changes)
-        return TrainSettings(**values)
+        return self._train_settings(
+            n_rows, seed, **{"l1": float(getattr(self, "l1", 0.0)), "grad_clip": self.grad_clip,
+                             "schedule": str(self.schedule),
+                             "eval_batch_size": int(self.eval_batch_size), **changes})
 
     def _augmenter(self, seed: int) -> Any:
         from ._augment import ImageAugmenter, shift_pixels
@@ -249,133 +221,23 @@ class ImageEstimatorBase(BaseEstimator):
         )
         return [("train", result)]
 
-    def _keep(self, net: Any, results: list[tuple[str, Any]]) -> None:
-        """Store the trained network's weights and what training did."""
-        net = net.cpu().eval()
-        self.weights_ = {k: v.detach().cpu().numpy().copy()
-                         for k, v in net.state_dict().items()}
-        self._net = net
-        self.history_ = [
-            {"phase": phase, "epoch": r.epoch, "train_loss": r.train_loss,
-             "val_loss": r.val_loss, "learning_rate": r.learning_rate, "seconds": r.seconds}
-            for phase, result in results for r in result.history
-        ]
-        last = results[-1][1]
-        self.n_epochs_ = sum(result.epochs for _, result in results)
-        self.best_epoch_ = last.best_epoch
-        self.stop_reason_ = last.stop_reason
-        self.fit_seconds_ = float(sum(result.seconds for _, result in results))
-        self.device_ = last.device
-
     # -- prediction ----------------------------------------------------------
 
-    def _build_module(self) -> Any:
-        """A fresh torch module shaped by the fitted attributes (weights not loaded)."""
-        raise NotImplementedError
-
-    def _module(self) -> Any:
-        net = self.__dict__.get("_net")
-        if net is None:
-            import torch
-
-            net = self._build_module()
-            net.load_state_dict({k: torch.from_numpy(np.array(v, copy=True))
-                                 for k, v in self.weights_.items()})
-            net.eval()
-            self._net = net
-        return net
-
     def _outputs(self, X: Any) -> np.ndarray:
-        from ._training import predict_network, resolve_device
-
         check_is_fitted(self, "weights_")
         images = as_images(X, self.input_shape_)
-        out = predict_network(
-            self._module(), (images,), device=resolve_device(self.device, strict=False),
-            batch_size=int(self.eval_batch_size), n_threads=int(self.n_threads),
-        )
-        return out.astype(np.float64)
-
-    def __getstate__(self) -> dict[str, Any]:
-        """State without the torch module (rebuilt from ``weights_`` when needed)."""
-        state = dict(super().__getstate__())
-        state.pop("_net", None)
-        return state
+        return self._network_outputs((images,), batch_size=int(self.eval_batch_size))
 
 
-class ImageClassifierOutputs:
+class ImageClassifierOutputs(TorchClassifierMixin):
     """Label encoding, ``predict_proba`` and ``predict`` of the image classifiers."""
 
-    _classification = True
-
     def _encode_target(self, y: np.ndarray) -> tuple[np.ndarray, int]:
-        self.classes_ = np.unique(y)
-        if len(self.classes_) < 2:
-            raise ValueError(f"y holds a single class {self.classes_.tolist()}; a classifier "
+        if len(np.unique(y)) < 2:
+            raise ValueError(f"y holds a single class {np.unique(y).tolist()}; a classifier "
                              "needs at least two")
-        return np.searchsorted(self.classes_, y).astype(np.int64), len(self.classes_)
-
-    def predict_proba(self, X: Any) -> np.ndarray:
-        """Class probabilities.
-
-        Parameters
-        ----------
-        X : array-like of shape (N, C, H, W) or (N, H, W)
-            Images of the fitted shape.
-
-        Returns
-        -------
-        ndarray of shape (N, n_classes)
-            Columns in ``classes_`` order; rows sum to 1.
-
-        """
-        logits = self._outputs(X)
-        logits -= logits.max(axis=1, keepdims=True)
-        proba = np.exp(logits)
-        return proba / proba.sum(axis=1, keepdims=True)
-
-    def predict(self, X: Any) -> np.ndarray:
-        """Most probable class labels.
-
-        Parameters
-        ----------
-        X : array-like of shape (N, C, H, W) or (N, H, W)
-            Images of the fitted shape.
-
-        Returns
-        -------
-        ndarray of shape (N,)
-            Labels from ``classes_``.
-
-        """
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+        return super()._encode_target(y)
 
 
-class ImageRegressorOutputs:
-    """Target standardisation and ``predict`` of the image regressors."""
-
-    def _encode_target(self, y: np.ndarray) -> tuple[np.ndarray, int]:
-        target = np.asarray(y, dtype=np.float64)
-        if not np.all(np.isfinite(target)):
-            raise ValueError("regression targets must be finite; drop or fill the NaN or "
-                             "infinite values in y")
-        self.target_mean_ = float(target.mean())
-        scale = float(target.std())
-        self.target_scale_ = scale if scale > 0 else 1.0
-        return ((target - self.target_mean_) / self.target_scale_).astype(np.float32), 1
-
-    def predict(self, X: Any) -> np.ndarray:
-        """Predicted targets.
-
-        Parameters
-        ----------
-        X : array-like of shape (N, C, H, W) or (N, H, W)
-            Images of the fitted shape.
-
-        Returns
-        -------
-        ndarray of shape (N,)
-            Predictions in the target's units.
-
-        """
-        return self._outputs(X)[:, 0] * self.target_scale_ + self.target_mean_
+ImageRegressorOutputs = TorchRegressorMixin
+"""Target standardisation and ``predict`` of the image regressors."""

@@ -17,14 +17,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from sklearn.base import ClassifierMixin, RegressorMixin
-
 from ._image_base import (
     MIN_BATCH_ROWS,
     ImageClassifierOutputs,
     ImageEstimatorBase,
     ImageRegressorOutputs,
 )
+from ._torch_estimator import store_params
 
 __all__ = [
     "CNN_MAX_EPOCHS",
@@ -73,29 +72,7 @@ class _ImageCNN(ImageEstimatorBase):
         time_limit: float | None = None,
         random_state: int | None = 0,
     ) -> None:
-        self.n_stages = n_stages
-        self.blocks_per_stage = blocks_per_stage
-        self.base_channels = base_channels
-        self.dropout = dropout
-        self.learning_rate = learning_rate
-        self.weight_decay = weight_decay
-        self.batch_size = batch_size
-        self.l1 = l1
-        self.schedule = schedule
-        self.shift = shift
-        self.flip = flip
-        self.rotation = rotation
-        self.color_jitter = color_jitter
-        self.max_epochs = max_epochs
-        self.patience = patience
-        self.validation_fraction = validation_fraction
-        self.grad_clip = grad_clip
-        self.eval_batch_size = eval_batch_size
-        self.device = device
-        self.precision = precision
-        self.n_threads = n_threads
-        self.time_limit = time_limit
-        self.random_state = random_state
+        store_params(self, locals())
 
     def _check_params(self) -> None:
         for name in ("n_stages", "blocks_per_stage", "base_channels"):
@@ -160,7 +137,7 @@ class _ImageCNN(ImageEstimatorBase):
         return self
 
 
-class ImageCNNClassifier(ClassifierMixin, ImageClassifierOutputs, _ImageCNN):
+class ImageCNNClassifier(ImageClassifierOutputs, _ImageCNN):
     """Residual CNN image classifier with per-channel input standardisation and augmentation.
 
     See the module docstring for the network and the training.
@@ -246,7 +223,7 @@ class ImageCNNClassifier(ClassifierMixin, ImageClassifierOutputs, _ImageCNN):
     """
 
 
-class ImageCNNRegressor(RegressorMixin, ImageRegressorOutputs, _ImageCNN):
+class ImageCNNRegressor(ImageRegressorOutputs, _ImageCNN):
     """Residual CNN image regressor with per-channel input standardisation and augmentation.
 
     Parameters and fitted attributes are those of :class:`ImageCNNClassifier`

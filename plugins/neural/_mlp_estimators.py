@@ -28,11 +28,19 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 
 from automl.preprocessing import tabular_preprocessor
 from automl.specs import Context
+
+from ._torch_estimator import (
+    MIN_BATCH_ROWS,
+    TorchClassifierMixin,
+    TorchEstimator,
+    TorchRegressorMixin,
+    as_target,
+    store_params,
+)
 
 __all__ = [
     "MIN_BATCH_ROWS",
@@ -52,10 +60,6 @@ MLP_PATIENCE = 12
 
 NUMERIC_CLIP = 10.0
 """Standardised numeric inputs are clipped to this many standard deviations."""
-
-MIN_BATCH_ROWS = 16
-"""Smallest effective batch: ``batch_size`` is lowered to ``n_rows // 8`` (at
-least this) so that a small table still gets several steps per epoch."""
 
 
 def _as_frame(X: Any, columns: Sequence[str] | None = None) -> pd.DataFrame:
@@ -88,7 +92,7 @@ def _embedding_dim(cardinality: int, cap: int) -> int:
     return int(min(cap, max(2, round(1.6 * cardinality ** 0.56))))
 
 
-class _TabularMLP(BaseEstimator):
+class _TabularMLP(TorchEstimator):
     """Shared fit/predict of :class:`TabularMLPClassifier` and :class:`TabularMLPRegressor`."""
 
     _classification = False
@@ -121,30 +125,7 @@ class _TabularMLP(BaseEstimator):
         time_limit: float | None = None,
         random_state: int | None = 0,
     ) -> None:
-        self.numeric_columns = numeric_columns
-        self.categorical_columns = categorical_columns
-        self.n_layers = n_layers
-        self.width = width
-        self.dropout = dropout
-        self.norm = norm
-        self.activation = activation
-        self.learning_rate = learning_rate
-        self.weight_decay = weight_decay
-        self.batch_size = batch_size
-        self.l1 = l1
-        self.schedule = schedule
-        self.max_epochs = max_epochs
-        self.patience = patience
-        self.validation_fraction = validation_fraction
-        self.grad_clip = grad_clip
-        self.max_embedding_dim = max_embedding_dim
-        self.min_category_count = min_category_count
-        self.max_categories = max_categories
-        self.device = device
-        self.precision = precision
-        self.n_threads = n_threads
-        self.time_limit = time_limit
-        self.random_state = random_state
+        store_params(self, locals())
 
     # -- preprocessing ------------------------------------------------------
 
@@ -200,27 +181,6 @@ class _TabularMLP(BaseEstimator):
 
     # -- training -----------------------------------------------------------
 
-    def _seed(self) -> int:
-        if isinstance(self.random_state, int | np.integer):
-            return int(self.random_state)
-        return int(np.random.default_rng().integers(2**31 - 1))
-
-    def _encode_target(self, y: np.ndarray) -> tuple[np.ndarray, int]:
-        raise NotImplementedError
-
-    def _settings(self, n_rows: int, seed: int) -> Any:
-        from ._training import TrainSettings
-
-        batch = max(1, min(int(self.batch_size), max(MIN_BATCH_ROWS, n_rows // 8)))
-        return TrainSettings(
-            max_epochs=int(self.max_epochs), batch_size=batch,
-            learning_rate=float(self.learning_rate), weight_decay=float(self.weight_decay),
-            l1=float(self.l1), grad_clip=self.grad_clip, schedule=str(self.schedule),
-            validation_fraction=float(self.validation_fraction), patience=self.patience,
-            time_limit=self.time_limit, device=str(self.device), precision=str(self.precision),
-            seed=seed, n_threads=int(self.n_threads),
-        )
-
     def fit(self, X: Any, y: Any) -> _TabularMLP:
         """Fit the preprocessing and train the network.
 
@@ -247,13 +207,7 @@ class _TabularMLP(BaseEstimator):
         from ._training import train_network
 
         frame = _as_frame(X)
-        y = np.asarray(y)
-        if y.ndim != 1:
-            y = y.reshape(-1) if y.ndim == 2 and y.shape[1] == 1 else y
-        if y.ndim != 1 or len(y) != len(frame):
-            raise ValueError(f"y must be 1-dimensional with {len(frame)} rows, got {y.shape}")
-        if len(frame) < 2:
-            raise ValueError("need at least 2 rows to fit")
+        y = as_target(y, len(frame))
         self.n_features_in_ = frame.shape[1]
         if isinstance(X, pd.DataFrame):
             self.feature_names_in_ = np.asarray(list(frame.columns), dtype=object)
@@ -277,62 +231,28 @@ class _TabularMLP(BaseEstimator):
             "n_outputs": int(n_outputs),
         }
         config = dict(self.net_config_)
-        result = train_network(
-            lambda: TabularNet(**config), (numeric, codes, target),
-            self._settings(len(frame), self._seed()),
-            task="classification" if self._classification else "regression",
-        )
-        net = result.model.cpu().eval()
-        self.weights_ = {k: v.detach().cpu().numpy().copy() for k, v in net.state_dict().items()}
-        self._net = net
-        self.history_ = [
-            {"epoch": r.epoch, "train_loss": r.train_loss, "val_loss": r.val_loss,
-             "learning_rate": r.learning_rate, "seconds": r.seconds}
-            for r in result.history
-        ]
-        self.n_epochs_ = result.epochs
-        self.best_epoch_ = result.best_epoch
-        self.stop_reason_ = result.stop_reason
-        self.fit_seconds_ = result.seconds
-        self.device_ = result.device
+        seed = self._seed()
+        settings = self._train_settings(len(frame), seed, l1=float(self.l1),
+                                        grad_clip=self.grad_clip, schedule=str(self.schedule))
+        result = train_network(lambda: TabularNet(**config), (numeric, codes, target), settings,
+                               task=self._task())
+        self._keep(result.model, [(None, result)])
         return self
 
     # -- prediction ---------------------------------------------------------
 
-    def _module(self) -> Any:
-        net = self.__dict__.get("_net")
-        if net is None:
-            import torch
+    def _build_module(self) -> Any:
+        from ._tabular_net import TabularNet
 
-            from ._tabular_net import TabularNet
-
-            net = TabularNet(**self.net_config_)
-            net.load_state_dict({k: torch.from_numpy(np.array(v, copy=True))
-                                 for k, v in self.weights_.items()})
-            net.eval()
-            self._net = net
-        return net
+        return TabularNet(**self.net_config_)
 
     def _outputs(self, X: Any) -> np.ndarray:
-        from ._training import predict_network, resolve_device
-
         check_is_fitted(self, "weights_")
         frame = _as_frame(X, getattr(self, "feature_names_in_", None))
-        numeric, codes = self._encode(frame)
-        out = predict_network(
-            self._module(), (numeric, codes), device=resolve_device(self.device, strict=False),
-            n_threads=int(self.n_threads),
-        )
-        return out.astype(np.float64)
-
-    def __getstate__(self) -> dict[str, Any]:
-        """State without the torch module (rebuilt from ``weights_`` when needed)."""
-        state = dict(super().__getstate__())
-        state.pop("_net", None)
-        return state
+        return self._network_outputs(self._encode(frame))
 
 
-class TabularMLPClassifier(ClassifierMixin, _TabularMLP):
+class TabularMLPClassifier(TorchClassifierMixin, _TabularMLP):
     """Multilayer perceptron classifier for tables with categorical embeddings.
 
     See the module docstring for the preprocessing and the training.
@@ -406,49 +326,8 @@ class TabularMLPClassifier(ClassifierMixin, _TabularMLP):
 
     """
 
-    _classification = True
 
-    def _encode_target(self, y: np.ndarray) -> tuple[np.ndarray, int]:
-        self.classes_ = np.unique(y)
-        return np.searchsorted(self.classes_, y).astype(np.int64), max(len(self.classes_), 1)
-
-    def predict_proba(self, X: Any) -> np.ndarray:
-        """Class probabilities.
-
-        Parameters
-        ----------
-        X : pandas.DataFrame or array-like
-            Rows to predict; unseen categories and NaN are fine.
-
-        Returns
-        -------
-        ndarray of shape (n_samples, n_classes)
-            Columns in ``classes_`` order; rows sum to 1.
-
-        """
-        logits = self._outputs(X)
-        logits -= logits.max(axis=1, keepdims=True)
-        proba = np.exp(logits)
-        return proba / proba.sum(axis=1, keepdims=True)
-
-    def predict(self, X: Any) -> np.ndarray:
-        """Most probable class labels.
-
-        Parameters
-        ----------
-        X : pandas.DataFrame or array-like
-            Rows to predict.
-
-        Returns
-        -------
-        ndarray of shape (n_samples,)
-            Labels from ``classes_``.
-
-        """
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
-
-
-class TabularMLPRegressor(RegressorMixin, _TabularMLP):
+class TabularMLPRegressor(TorchRegressorMixin, _TabularMLP):
     """Multilayer perceptron regressor for tables with categorical embeddings.
 
     Parameters and fitted attributes are those of :class:`TabularMLPClassifier`
@@ -460,29 +339,3 @@ class TabularMLPRegressor(RegressorMixin, _TabularMLP):
         Standardisation of the target.
 
     """
-
-    def _encode_target(self, y: np.ndarray) -> tuple[np.ndarray, int]:
-        target = np.asarray(y, dtype=np.float64)
-        if not np.all(np.isfinite(target)):
-            raise ValueError("regression targets must be finite")
-        self.target_mean_ = float(target.mean())
-        scale = float(target.std())
-        self.target_scale_ = scale if scale > 0 else 1.0
-        return ((target - self.target_mean_) / self.target_scale_).astype(np.float32), 1
-
-    def predict(self, X: Any) -> np.ndarray:
-        """Predicted targets.
-
-        Parameters
-        ----------
-        X : pandas.DataFrame or array-like
-            Rows to predict; unseen categories and NaN are fine.
-
-        Returns
-        -------
-        ndarray of shape (n_samples,)
-            Predictions in the target's units.
-
-        """
-        return self._outputs(X)[:, 0] * self.target_scale_ + self.target_mean_
-

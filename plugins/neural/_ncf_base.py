@@ -32,6 +32,8 @@ import pandas as pd
 
 from plugins._recsys_base import BaseRecommender, sigmoid
 
+from ._torch_estimator import TorchEstimator
+
 __all__ = [
     "MIN_BATCH_ROWS",
     "NCF_MAX_EPOCHS",
@@ -92,16 +94,19 @@ def inverse_counts(index: np.ndarray, size: int, scale: float) -> np.ndarray:
     return (1.0 / (scale * np.maximum(counts, 1))).astype(np.float32)
 
 
-class TorchRecommender(BaseRecommender):
+class TorchRecommender(TorchEstimator, BaseRecommender):
     """Shared training and prediction of the torch recommenders.
 
     Subclasses set their parameters in ``__init__`` (``negatives``,
     ``batch_size``, ``learning_rate``, ``weight_decay``, ``embedding_reg``,
     ``max_epochs``, ``patience``, ``validation_fraction``, ``grad_clip``,
     ``device``, ``precision``, ``n_threads``, ``time_limit``,
-    ``random_state``) and implement ``_net``; those with side features also
+    ``random_state``) and implement ``_network``; those with side features also
     ``_side_inputs`` and ``_swap_items``.
     """
+
+    _history_fields = ("epoch", "train_loss", "val_loss", "seconds")
+    _min_batch_rows = MIN_BATCH_ROWS
 
     def _side_inputs(self, X: pd.DataFrame, users: np.ndarray, items: np.ndarray,
                      fitting: bool) -> tuple[np.ndarray, ...]:
@@ -111,7 +116,8 @@ class TorchRecommender(BaseRecommender):
         """Side inputs of negative pairs: item attributes replaced by those of ``items``."""
         return list(side)
 
-    def _net(self) -> tuple[type, dict[str, Any]]:
+    def _network(self) -> tuple[type, dict[str, Any]]:
+        """The network class and its arguments."""
         raise NotImplementedError
 
     def _row_weights(self, u_idx: np.ndarray, i_idx: np.ndarray, side: tuple[np.ndarray, ...],
@@ -124,17 +130,8 @@ class TorchRecommender(BaseRecommender):
         raise NotImplementedError
 
     def _settings(self, n_rows: int, seed: int, validation_fraction: float) -> Any:
-        from ._training import TrainSettings
-
-        batch = max(1, min(int(self.batch_size), max(MIN_BATCH_ROWS, n_rows // 8)))
-        return TrainSettings(
-            max_epochs=int(self.max_epochs), batch_size=batch,
-            learning_rate=float(self.learning_rate), weight_decay=float(self.weight_decay),
-            grad_clip=self.grad_clip, schedule="cosine",
-            validation_fraction=float(validation_fraction), patience=self.patience,
-            time_limit=self.time_limit, device=str(self.device), precision=str(self.precision),
-            seed=seed, n_threads=int(self.n_threads),
-        )
+        return self._train_settings(n_rows, seed, validation_fraction=float(validation_fraction),
+                                    grad_clip=self.grad_clip, schedule="cosine")
 
     def fit(self, X: Any, y: Any = None) -> TorchRecommender:
         """Train the network on interactions.
@@ -162,7 +159,7 @@ class TorchRecommender(BaseRecommender):
         users, items, ratings = self._start_fit(X, y)
         seed = self._seed()
         side = self._side_inputs(X, users, items, fitting=True)
-        net_class, self.net_config_ = self._net()
+        net_class, self.net_config_ = self._network()
         config = dict(self.net_config_)
         u_idx, i_idx = users + 1, items + 1
         scale = 1.0 if ratings is not None else 1.0 + int(self.negatives)
@@ -185,15 +182,7 @@ class TorchRecommender(BaseRecommender):
                                    self._settings(len(u_idx), seed,
                                                   float(self.validation_fraction)),
                                    compute_loss=self._explicit_loss())
-        net = result.model.cpu().eval()
-        self.weights_ = {k: v.detach().cpu().numpy().copy() for k, v in net.state_dict().items()}
-        self._net_module = net
-        self.history_ = [{"epoch": r.epoch, "train_loss": r.train_loss, "val_loss": r.val_loss,
-                          "seconds": r.seconds} for r in result.history]
-        self.n_epochs_ = result.epochs
-        self.best_epoch_ = result.best_epoch
-        self.stop_reason_ = result.stop_reason
-        self.device_ = result.device
+        self._keep(result.model, [(None, result)])
         return self
 
     def _train_implicit(self, factory: Callable[[], Any], u_idx: np.ndarray, i_idx: np.ndarray,
@@ -288,34 +277,15 @@ class TorchRecommender(BaseRecommender):
 
         return compute
 
-    def _module(self) -> Any:
-        net = self.__dict__.get("_net_module")
-        if net is None:
-            import torch
-
-            net_class, _ = self._net()
-            net = net_class(**self.net_config_)
-            net.load_state_dict({k: torch.from_numpy(np.array(v, copy=True))
-                                 for k, v in self.weights_.items()})
-            net.eval()
-            self._net_module = net
-        return net
+    def _build_module(self) -> Any:
+        net_class, _ = self._network()
+        return net_class(**self.net_config_)
 
     def _network_scores(self, users: np.ndarray, items: np.ndarray,
                         side: tuple[np.ndarray, ...]) -> np.ndarray:
         """Scores of pairs from the network (users and items as codes, -1 unknown)."""
-        from ._training import predict_network, resolve_device
-
-        out = predict_network(self._module(), (users + 1, items + 1, *side),
-                              device=resolve_device(self.device, strict=False),
-                              batch_size=4096, n_threads=int(self.n_threads))
-        out = out.astype(np.float64).reshape(-1)
+        out = self._network_outputs((users + 1, items + 1, *side), batch_size=4096)
+        out = out.reshape(-1)
         if self.implicit_:
             return sigmoid(out)
         return out * self.target_scale_ + self.global_mean_
-
-    def __getstate__(self) -> dict[str, Any]:
-        """State without the torch module (rebuilt from ``weights_`` when needed)."""
-        state = dict(super().__getstate__())
-        state.pop("_net_module", None)
-        return state

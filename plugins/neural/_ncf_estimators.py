@@ -23,6 +23,7 @@ from plugins._recsys_base import check_codes
 
 from ._ncf_base import NCF_MAX_EPOCHS, NCF_PATIENCE, TorchRecommender, inverse_counts
 from ._ncf_features import SideFeatures
+from ._torch_estimator import store_params
 
 __all__ = ["NCF_MAX_EPOCHS", "NCF_PATIENCE", "HybridMF", "NeuMF"]
 
@@ -103,29 +104,9 @@ class NeuMF(TorchRecommender):
                  n_items: int | None = None, implicit: bool | None = None, device: str = "auto",
                  precision: str = "auto", n_threads: int = 1, time_limit: float | None = None,
                  random_state: int | None = 0) -> None:
-        self.gmf_dim = gmf_dim
-        self.mlp_dim = mlp_dim
-        self.n_layers = n_layers
-        self.dropout = dropout
-        self.learning_rate = learning_rate
-        self.weight_decay = weight_decay
-        self.embedding_reg = embedding_reg
-        self.negatives = negatives
-        self.batch_size = batch_size
-        self.max_epochs = max_epochs
-        self.patience = patience
-        self.validation_fraction = validation_fraction
-        self.grad_clip = grad_clip
-        self.n_users = n_users
-        self.n_items = n_items
-        self.implicit = implicit
-        self.device = device
-        self.precision = precision
-        self.n_threads = n_threads
-        self.time_limit = time_limit
-        self.random_state = random_state
+        store_params(self, locals())
 
-    def _net(self) -> tuple[type, dict[str, Any]]:
+    def _network(self) -> tuple[type, dict[str, Any]]:
         from ._ncf_net import NeuMFNet
 
         return NeuMFNet, {"n_users": int(self.n_users_), "n_items": int(self.n_items_),
@@ -240,31 +221,7 @@ class HybridMF(TorchRecommender):
                  implicit: bool | None = None, device: str = "auto", precision: str = "auto",
                  n_threads: int = 1, time_limit: float | None = None,
                  random_state: int | None = 0) -> None:
-        self.dim = dim
-        self.n_layers = n_layers
-        self.width = width
-        self.dropout = dropout
-        self.id_dropout = id_dropout
-        self.learning_rate = learning_rate
-        self.weight_decay = weight_decay
-        self.embedding_reg = embedding_reg
-        self.negatives = negatives
-        self.batch_size = batch_size
-        self.max_epochs = max_epochs
-        self.patience = patience
-        self.validation_fraction = validation_fraction
-        self.grad_clip = grad_clip
-        self.numeric_columns = numeric_columns
-        self.categorical_columns = categorical_columns
-        self.max_categories = max_categories
-        self.n_users = n_users
-        self.n_items = n_items
-        self.implicit = implicit
-        self.device = device
-        self.precision = precision
-        self.n_threads = n_threads
-        self.time_limit = time_limit
-        self.random_state = random_state
+        store_params(self, locals())
 
     def _columns(self, X: pd.DataFrame) -> tuple[list[str], list[str]]:
         if self.numeric_columns is None and self.categorical_columns is None:
@@ -292,7 +249,7 @@ class HybridMF(TorchRecommender):
         codes = xp.where(table["code_mask"][None, :], table["item_codes"][items], codes)
         return [numeric, codes]
 
-    def _net(self) -> tuple[type, dict[str, Any]]:
+    def _network(self) -> tuple[type, dict[str, Any]]:
         from ._ncf_net import HybridFMNet
 
         return HybridFMNet, {
@@ -304,7 +261,7 @@ class HybridMF(TorchRecommender):
 
     def _row_weights(self, u_idx: np.ndarray, i_idx: np.ndarray, side: tuple[np.ndarray, ...],
                      scale: float) -> tuple[np.ndarray, ...]:
-        net_class, config = self._net()
+        net_class, config = self._network()
         offsets = np.cumsum([0, self.n_users_ + 1, self.n_items_ + 1, *config["cardinalities"]])
         index = np.concatenate([u_idx[:, None], i_idx[:, None], side[1]], axis=1) + offsets[:-1]
         return (inverse_counts(index, int(offsets[-1]), scale),)

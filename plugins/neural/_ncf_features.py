@@ -25,21 +25,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._mlp_estimators import _strings
+
 __all__ = ["NUMERIC_CLIP", "SideFeatures"]
 
 NUMERIC_CLIP = 5.0
 """Standardised numeric inputs are clipped to this many standard deviations."""
-
-
-def _strings(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Values of a categorical column as Python strings (None where missing), and the mask."""
-    missing = column.isna().to_numpy()
-    values = column.astype(object).to_numpy(copy=True)
-    present = ~missing
-    if present.any():
-        values[present] = [v if type(v) is str else str(v) for v in values[present]]
-    values[missing] = None
-    return values, missing
 
 
 def _role(values: pd.Series, users: np.ndarray, items: np.ndarray) -> str:

@@ -25,12 +25,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 
 from automl.modalities import SequenceSchema, TextSchema, detect_modality
 
 from ._sequence_batches import RaggedDataset, SequenceScaler, collate_padded, length_order, truncate
+from ._torch_estimator import MIN_BATCH_ROWS, TorchEstimator, as_target
 from .tokenizer import Tokenizer
 
 __all__ = [
@@ -47,10 +47,6 @@ stopping usually ends training sooner)."""
 SEQUENCE_PATIENCE = 8
 """Epochs without a validation improvement before training stops."""
 
-MIN_BATCH_ROWS = 16
-"""Smallest effective batch: ``batch_size`` is lowered to ``n_rows // 8`` (at
-least this) so that small data still gets several steps per epoch."""
-
 PREDICT_BATCH_SIZE = 256
 """Rows per batch when predicting and computing validation losses."""
 
@@ -64,15 +60,13 @@ def _is_text(X: Any) -> bool:
     return isinstance(X, list | tuple) and any(isinstance(v, str) for v in X)
 
 
-class _SequenceModel(BaseEstimator):
+class _SequenceModel(TorchEstimator):
     """Fit and predict shared by the recurrent and Transformer estimators.
 
     Subclasses define ``__init__`` (the common parameters listed in
     :class:`plugins.neural.lstm.RecurrentSequenceClassifier` plus their own),
     ``_network_class`` and ``_architecture``.
     """
-
-    _classification = False
 
     # -- what a subclass supplies -----------------------------------------------
 
@@ -82,9 +76,6 @@ class _SequenceModel(BaseEstimator):
 
     def _architecture(self) -> dict[str, Any]:
         """Network arguments beyond the inputs and the outputs."""
-        raise NotImplementedError
-
-    def _encode_target(self, y: np.ndarray) -> tuple[np.ndarray, int]:
         raise NotImplementedError
 
     # -- inputs -------------------------------------------------------------------
@@ -137,24 +128,6 @@ class _SequenceModel(BaseEstimator):
 
     # -- training -----------------------------------------------------------------
 
-    def _seed(self) -> int:
-        if isinstance(self.random_state, int | np.integer):
-            return int(self.random_state)
-        return int(np.random.default_rng().integers(2**31 - 1))
-
-    def _settings(self, n_rows: int, seed: int) -> Any:
-        from ._training import TrainSettings
-
-        batch = max(1, min(int(self.batch_size), max(MIN_BATCH_ROWS, n_rows // 8)))
-        return TrainSettings(
-            max_epochs=int(self.max_epochs), batch_size=batch,
-            learning_rate=float(self.learning_rate), weight_decay=float(self.weight_decay),
-            l1=float(self.l1), grad_clip=self.grad_clip, schedule=str(self.schedule),
-            validation_fraction=float(self.validation_fraction), patience=self.patience,
-            time_limit=self.time_limit, device=str(self.device), precision=str(self.precision),
-            seed=seed, n_threads=int(self.n_threads), eval_batch_size=PREDICT_BATCH_SIZE,
-        )
-
     def fit(self, X: Any, y: Any) -> _SequenceModel:
         """Learn the input encoding and train the network.
 
@@ -180,146 +153,33 @@ class _SequenceModel(BaseEstimator):
         from ._training import train_network
 
         items = self._fit_inputs(X)
-        y = np.asarray(y)
-        if y.ndim == 2 and y.shape[1] == 1:
-            y = y.reshape(-1)
-        if y.ndim != 1 or len(y) != len(items):
-            raise ValueError(f"y must be 1-dimensional with {len(items)} rows (one per "
-                             f"{self.modality_}), got shape {y.shape}")
-        if len(items) < 2:
-            raise ValueError("need at least 2 rows to fit")
+        y = as_target(y, len(items), self.modality_)
         target, n_outputs = self._encode_target(y)
         self.net_config_ = {**self._inputs_config(), **self._architecture(),
                             "n_outputs": int(n_outputs)}
         config, network = dict(self.net_config_), self._network_class()
+        settings = self._train_settings(
+            len(items), self._seed(), l1=float(self.l1), grad_clip=self.grad_clip,
+            schedule=str(self.schedule), eval_batch_size=PREDICT_BATCH_SIZE)
         result = train_network(
-            lambda: network(**config), RaggedDataset(items, target),
-            self._settings(len(items), self._seed()),
-            task="classification" if self._classification else "regression",
+            lambda: network(**config), RaggedDataset(items, target), settings, task=self._task(),
             stratify=target if self._classification else None, collate_fn=collate_padded,
         )
-        net = result.model.cpu().eval()
-        self.weights_ = {k: v.detach().cpu().numpy().copy() for k, v in net.state_dict().items()}
-        self._net = net
-        self.history_ = [
-            {"epoch": r.epoch, "train_loss": r.train_loss, "val_loss": r.val_loss,
-             "learning_rate": r.learning_rate, "seconds": r.seconds}
-            for r in result.history
-        ]
-        self.n_epochs_ = result.epochs
-        self.best_epoch_ = result.best_epoch
-        self.stop_reason_ = result.stop_reason
-        self.fit_seconds_ = result.seconds
+        self._keep(result.model, [(None, result)])
         self.seconds_per_epoch_ = result.seconds_per_epoch
-        self.device_ = result.device
         return self
 
     # -- prediction ---------------------------------------------------------------
 
-    def _module(self) -> Any:
-        net = self.__dict__.get("_net")
-        if net is None:
-            import torch
-
-            net = self._network_class()(**self.net_config_)
-            net.load_state_dict({k: torch.from_numpy(np.array(v, copy=True))
-                                 for k, v in self.weights_.items()})
-            net.eval()
-            self._net = net
-        return net
+    def _build_module(self) -> Any:
+        return self._network_class()(**self.net_config_)
 
     def _outputs(self, X: Any) -> np.ndarray:
         """Network outputs ``(n, n_outputs)`` in float64, in the order of ``X``."""
-        from ._training import predict_network, resolve_device
-
         items = self._transform_inputs(X)
         order = length_order(items)
-        out = predict_network(
-            self._module(), RaggedDataset([items[i] for i in order]),
-            device=resolve_device(self.device, strict=False), batch_size=PREDICT_BATCH_SIZE,
-            n_threads=int(self.n_threads), collate_fn=collate_padded,
-        )
-        outputs = np.empty_like(out, dtype=np.float64)
+        out = self._network_outputs(RaggedDataset([items[i] for i in order]),
+                                    batch_size=PREDICT_BATCH_SIZE, collate_fn=collate_padded)
+        outputs = np.empty_like(out)
         outputs[order] = out
         return outputs
-
-    def __getstate__(self) -> dict[str, Any]:
-        """State without the torch module (rebuilt from ``weights_`` when needed)."""
-        state = dict(super().__getstate__())
-        state.pop("_net", None)
-        return state
-
-
-class _SequenceClassifierMixin(ClassifierMixin):
-    """Classes, probabilities and labels of a sequence classifier."""
-
-    _classification = True
-
-    def _encode_target(self, y: np.ndarray) -> tuple[np.ndarray, int]:
-        self.classes_ = np.unique(y)
-        return np.searchsorted(self.classes_, y).astype(np.int64), max(len(self.classes_), 1)
-
-    def predict_proba(self, X: Any) -> np.ndarray:
-        """Class probabilities.
-
-        Parameters
-        ----------
-        X : list of str, or (N, T, F) array, or list of (T_i, F) arrays
-            Rows of the modality seen in fit; unseen words are fine.
-
-        Returns
-        -------
-        ndarray of shape (n_samples, n_classes)
-            Columns in ``classes_`` order; rows sum to 1.
-
-        """
-        logits = self._outputs(X)
-        logits -= logits.max(axis=1, keepdims=True)
-        proba = np.exp(logits)
-        return proba / proba.sum(axis=1, keepdims=True)
-
-    def predict(self, X: Any) -> np.ndarray:
-        """Most probable class labels.
-
-        Parameters
-        ----------
-        X : list of str, or (N, T, F) array, or list of (T_i, F) arrays
-            Rows to predict.
-
-        Returns
-        -------
-        ndarray of shape (n_samples,)
-            Labels from ``classes_``.
-
-        """
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
-
-
-class _SequenceRegressorMixin(RegressorMixin):
-    """Standardised targets and predictions of a sequence regressor."""
-
-    def _encode_target(self, y: np.ndarray) -> tuple[np.ndarray, int]:
-        target = np.asarray(y, dtype=np.float64)
-        if not np.all(np.isfinite(target)):
-            raise ValueError("regression targets must be finite; drop or fill the rows "
-                             "whose target is NaN or infinite")
-        self.target_mean_ = float(target.mean())
-        scale = float(target.std())
-        self.target_scale_ = scale if scale > 0 else 1.0
-        return ((target - self.target_mean_) / self.target_scale_).astype(np.float32), 1
-
-    def predict(self, X: Any) -> np.ndarray:
-        """Predicted targets.
-
-        Parameters
-        ----------
-        X : list of str, or (N, T, F) array, or list of (T_i, F) arrays
-            Rows of the modality seen in fit; unseen words are fine.
-
-        Returns
-        -------
-        ndarray of shape (n_samples,)
-            Predictions in the target's units.
-
-        """
-        return self._outputs(X)[:, 0] * self.target_scale_ + self.target_mean_

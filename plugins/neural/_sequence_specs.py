@@ -11,6 +11,7 @@ from search import Categorical, Float, Int
 from search.parameters import Parameter
 
 from ._sequence_estimators import SEQUENCE_MAX_EPOCHS
+from ._torch_estimator import context_kwargs, training_kwargs
 
 __all__ = ["ROWS_PER_THREAD", "sequence_threads", "shared_kwargs", "shared_parameters"]
 
@@ -91,20 +92,11 @@ def shared_kwargs(params: Mapping[str, Any], ctx: Context) -> dict[str, Any]:
         Keyword arguments of the sequence estimators.
 
     """
-    max_epochs = params.get("max_epochs")
-    max_epochs = SEQUENCE_MAX_EPOCHS if max_epochs is None else max(1, round(float(max_epochs)))
     return {
         "token_level": str(params["token_level"]),
         "vocab_size": int(params["vocab_size"]),
         "dropout": float(params["dropout"]),
-        "learning_rate": float(params["learning_rate"]),
-        "weight_decay": float(params["weight_decay"]),
-        "batch_size": int(params["batch_size"]),
-        "l1": float(params["l1"]) if params.get("use_l1") else 0.0,
-        "schedule": str(params["schedule"]),
-        "max_epochs": max_epochs,
-        "device": ctx.device,
+        **training_kwargs(params, SEQUENCE_MAX_EPOCHS),
+        **context_kwargs(ctx),
         "n_threads": sequence_threads(ctx),
-        "random_state": ctx.seed,
-        "time_limit": ctx.time_limit,
     }

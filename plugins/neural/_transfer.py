@@ -32,11 +32,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from automl.preprocessing import suggested_threads
 from automl.specs import Context, Fidelity, ModelSpec
 from search import Categorical, Float, Int, Space
 
 from ._backbone import TorchScriptBackbone, backbone_features
+from ._torch_estimator import context_kwargs, fidelity_epochs
 from ._transfer_estimators import (
     TRANSFER_MAX_EPOCHS,
     TransferCNNClassifier,
@@ -128,8 +128,6 @@ class TransferBuild:
 
         """
         params = {**TRANSFER_DEFAULTS[0], **dict(config)}
-        max_epochs = params.get("max_epochs")
-        max_epochs = self.max_epochs if max_epochs is None else max(1, round(float(max_epochs)))
         cls = TransferCNNClassifier if ctx.is_classification else TransferCNNRegressor
         unfreeze = bool(params["unfreeze"])
         return cls(
@@ -149,11 +147,8 @@ class TransferBuild:
             flip=bool(params["flip"]),
             rotation=float(params["rotation"]),
             color_jitter=float(params["color_jitter"]),
-            max_epochs=max_epochs,
-            device=ctx.device,
-            n_threads=suggested_threads(ctx),
-            time_limit=ctx.time_limit,
-            random_state=ctx.seed,
+            max_epochs=fidelity_epochs(params, self.max_epochs),
+            **context_kwargs(ctx),
         )
 
 

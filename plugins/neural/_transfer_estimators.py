@@ -27,10 +27,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
-from sklearn.base import ClassifierMixin, RegressorMixin
-
 from ._backbone import TorchScriptBackbone
 from ._image_base import ImageClassifierOutputs, ImageEstimatorBase, ImageRegressorOutputs
+from ._torch_estimator import store_params
 
 __all__ = [
     "TRANSFER_MAX_EPOCHS",
@@ -131,31 +130,7 @@ class _TransferCNN(ImageEstimatorBase):
         time_limit: float | None = None,
         random_state: int | None = 0,
     ) -> None:
-        self.backbone = backbone
-        self.input_size = input_size
-        self.standardize = standardize
-        self.dropout = dropout
-        self.learning_rate = learning_rate
-        self.weight_decay = weight_decay
-        self.batch_size = batch_size
-        self.schedule = schedule
-        self.head_epochs = head_epochs
-        self.unfreeze = unfreeze
-        self.finetune_lr_multiplier = finetune_lr_multiplier
-        self.shift = shift
-        self.flip = flip
-        self.rotation = rotation
-        self.color_jitter = color_jitter
-        self.max_epochs = max_epochs
-        self.patience = patience
-        self.validation_fraction = validation_fraction
-        self.grad_clip = grad_clip
-        self.eval_batch_size = eval_batch_size
-        self.device = device
-        self.precision = precision
-        self.n_threads = n_threads
-        self.time_limit = time_limit
-        self.random_state = random_state
+        store_params(self, locals())
 
     def _backbone(self) -> TorchScriptBackbone:
         if not isinstance(self.backbone, TorchScriptBackbone):
@@ -258,8 +233,7 @@ class _TransferCNN(ImageEstimatorBase):
         return self
 
 
-
-class TransferCNNClassifier(ClassifierMixin, ImageClassifierOutputs, _TransferCNN):
+class TransferCNNClassifier(ImageClassifierOutputs, _TransferCNN):
     """Image classifier fine-tuned from a backbone of your own (freeze, then unfreeze).
 
     See the module docstring for the network and the two training phases;
@@ -336,7 +310,7 @@ class TransferCNNClassifier(ClassifierMixin, ImageClassifierOutputs, _TransferCN
     """
 
 
-class TransferCNNRegressor(RegressorMixin, ImageRegressorOutputs, _TransferCNN):
+class TransferCNNRegressor(ImageRegressorOutputs, _TransferCNN):
     """Image regressor fine-tuned from a backbone of your own (freeze, then unfreeze).
 
     Parameters and fitted attributes are those of

@@ -37,14 +37,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import automl
-from automl.preprocessing import suggested_threads
 from automl.specs import Context, Fidelity, ModelSpec
 from search import Categorical, Float, Int, Space
 
 from ._image_base import MIN_BATCH_ROWS as MIN_BATCH_ROWS
 from ._image_estimators import CNN_MAX_EPOCHS, ImageCNNClassifier, ImageCNNRegressor, _ImageCNN
 from ._image_estimators import CNN_PATIENCE as CNN_PATIENCE
+from ._torch_estimator import context_kwargs, register_hook, training_kwargs
 
 __all__ = [
     "CNN_DEFAULTS",
@@ -113,28 +112,18 @@ def build_cnn(config: Mapping[str, Any], ctx: Context) -> _ImageCNN:
 
     """
     params = {**CNN_DEFAULTS[0], **dict(config)}
-    max_epochs = params.get("max_epochs")
-    max_epochs = CNN_MAX_EPOCHS if max_epochs is None else max(1, round(float(max_epochs)))
     cls = ImageCNNClassifier if ctx.is_classification else ImageCNNRegressor
     return cls(
         n_stages=int(params["n_stages"]),
         blocks_per_stage=int(params["blocks_per_stage"]),
         base_channels=int(params["base_channels"]),
         dropout=float(params["dropout"]),
-        learning_rate=float(params["learning_rate"]),
-        weight_decay=float(params["weight_decay"]),
-        batch_size=int(params["batch_size"]),
-        l1=float(params["l1"]) if params.get("use_l1") else 0.0,
-        schedule=str(params["schedule"]),
         shift=float(params["shift"]),
         flip=bool(params["flip"]),
         rotation=float(params["rotation"]),
         color_jitter=float(params["color_jitter"]),
-        max_epochs=max_epochs,
-        device=ctx.device,
-        n_threads=suggested_threads(ctx),
-        time_limit=ctx.time_limit,
-        random_state=ctx.seed,
+        **training_kwargs(params, CNN_MAX_EPOCHS),
+        **context_kwargs(ctx),
     )
 
 
@@ -162,15 +151,4 @@ def model_specs() -> list[ModelSpec]:
     ]
 
 
-@automl.hookimpl
-def automl_register_models(register: Any) -> None:
-    """Register the image CNN model family.
-
-    Parameters
-    ----------
-    register : callable
-        ``register(ModelSpec)``, supplied by the host.
-
-    """
-    for spec in model_specs():
-        register(spec)
+automl_register_models = register_hook(model_specs, "image CNN model family")

@@ -33,16 +33,24 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 
-import automl
 from automl.multimodal import MultimodalData, MultimodalSchema
-from automl.preprocessing import suggested_threads
 from automl.specs import Context, Fidelity, ModelSpec
 from search import Categorical, Float, Int, Space
 
 from ._fusion_inputs import FusionDataset, fit_parts, guess_modality, make_dataset
+from ._torch_estimator import MIN_BATCH_ROWS as MIN_BATCH_ROWS
+from ._torch_estimator import (
+    TorchClassifierMixin,
+    TorchEstimator,
+    TorchRegressorMixin,
+    as_target,
+    context_kwargs,
+    fidelity_epochs,
+    register_hook,
+    store_params,
+)
 
 __all__ = [
     "FUSION_DEFAULTS",
@@ -57,14 +65,11 @@ __all__ = [
 FUSION_MAX_EPOCHS = 60
 """Most epochs when the config does not set the ``max_epochs`` fidelity."""
 
-MIN_BATCH_ROWS = 16
-"""``batch_size`` is lowered to ``n_rows // 8`` (at least this) on small data."""
 
-
-class _Fusion(BaseEstimator):
+class _Fusion(TorchEstimator):
     """Shared fit/predict of :class:`FusionClassifier` and :class:`FusionRegressor`."""
 
-    _classification = False
+    _history_fields = ("epoch", "train_loss", "val_loss")
 
     def __init__(
         self,
@@ -92,28 +97,7 @@ class _Fusion(BaseEstimator):
         time_limit: float | None = None,
         random_state: int | None = 0,
     ) -> None:
-        self.part_modalities = part_modalities
-        self.embed_dim = embed_dim
-        self.text_encoder = text_encoder
-        self.sequence_encoder = sequence_encoder
-        self.fusion_width = fusion_width
-        self.fusion_depth = fusion_depth
-        self.dropout = dropout
-        self.learning_rate = learning_rate
-        self.weight_decay = weight_decay
-        self.batch_size = batch_size
-        self.max_epochs = max_epochs
-        self.patience = patience
-        self.validation_fraction = validation_fraction
-        self.image_channels = image_channels
-        self.text_max_length = text_max_length
-        self.sequence_max_length = sequence_max_length
-        self.vocab_size = vocab_size
-        self.device = device
-        self.precision = precision
-        self.n_threads = n_threads
-        self.time_limit = time_limit
-        self.random_state = random_state
+        store_params(self, locals())
 
     # -- inputs -------------------------------------------------------------------
 
@@ -135,14 +119,6 @@ class _Fusion(BaseEstimator):
         return make_dataset(self.part_names_, self.inputs_, data, target)
 
     # -- training -----------------------------------------------------------------
-
-    def _seed(self) -> int:
-        if isinstance(self.random_state, int | np.integer):
-            return int(self.random_state)
-        return int(np.random.default_rng().integers(2**31 - 1))
-
-    def _encode_target(self, y: np.ndarray) -> tuple[np.ndarray, int]:
-        raise NotImplementedError
 
     def fit(self, X: Any, y: Any) -> _Fusion:
         """Learn each part's encoding and train the fused network.
@@ -167,16 +143,10 @@ class _Fusion(BaseEstimator):
 
         """
         from ._fusion_net import FusionNet
-        from ._training import TrainSettings, train_network
+        from ._training import train_network
 
         data = self._data(X, fitting=True)
-        y = np.asarray(y)
-        if y.ndim == 2 and y.shape[1] == 1:
-            y = y.reshape(-1)
-        if y.ndim != 1 or len(y) != len(data):
-            raise ValueError(f"y must be 1-dimensional with {len(data)} rows, got {y.shape}")
-        if len(data) < 2:
-            raise ValueError("need at least 2 rows to fit")
+        y = as_target(y, len(data))
         if self.schema_ is not None:
             modalities = [(n, s.modality) for n, s in self.schema_.parts]
         else:
@@ -195,67 +165,30 @@ class _Fusion(BaseEstimator):
             "image_channels": int(self.image_channels),
         }
         dataset = self._dataset(data, target)
-        batch = max(1, min(int(self.batch_size), max(MIN_BATCH_ROWS, len(data) // 8)))
-        settings = TrainSettings(
-            max_epochs=int(self.max_epochs), batch_size=batch,
-            learning_rate=float(self.learning_rate), weight_decay=float(self.weight_decay),
-            schedule="cosine", validation_fraction=float(self.validation_fraction),
-            patience=self.patience, time_limit=self.time_limit, device=str(self.device),
-            precision=str(self.precision), seed=self._seed(), n_threads=int(self.n_threads),
-            eval_batch_size=256,
-        )
+        settings = self._train_settings(len(data), self._seed(), schedule="cosine",
+                                        eval_batch_size=256)
         config = dict(self.net_config_)
         result = train_network(
-            lambda: FusionNet(**config), dataset, settings,
-            task="classification" if self._classification else "regression",
+            lambda: FusionNet(**config), dataset, settings, task=self._task(),
             stratify=target if self._classification else None, collate_fn=dataset.collate,
         )
-        net = result.model.cpu().eval()
-        self.weights_ = {k: v.detach().cpu().numpy().copy() for k, v in net.state_dict().items()}
-        self._net = net
-        self.history_ = [{"epoch": r.epoch, "train_loss": r.train_loss, "val_loss": r.val_loss}
-                         for r in result.history]
-        self.n_epochs_ = result.epochs
-        self.best_epoch_ = result.best_epoch
-        self.stop_reason_ = result.stop_reason
-        self.fit_seconds_ = result.seconds
+        self._keep(result.model, [(None, result)])
         return self
 
     # -- prediction ---------------------------------------------------------------
 
-    def _module(self) -> Any:
-        net = self.__dict__.get("_net")
-        if net is None:
-            import torch
+    def _build_module(self) -> Any:
+        from ._fusion_net import FusionNet
 
-            from ._fusion_net import FusionNet
-
-            net = FusionNet(**self.net_config_)
-            net.load_state_dict({k: torch.from_numpy(np.array(v, copy=True))
-                                 for k, v in self.weights_.items()})
-            net.eval()
-            self._net = net
-        return net
+        return FusionNet(**self.net_config_)
 
     def _outputs(self, X: Any) -> np.ndarray:
-        from ._training import predict_network, resolve_device
-
         check_is_fitted(self, "weights_")
         dataset = self._dataset(self._data(X, fitting=False), None)
-        out = predict_network(
-            self._module(), dataset, device=resolve_device(self.device, strict=False),
-            batch_size=256, n_threads=int(self.n_threads), collate_fn=dataset.collate,
-        )
-        return out.astype(np.float64)
-
-    def __getstate__(self) -> dict[str, Any]:
-        """State without the torch module (rebuilt from ``weights_`` when needed)."""
-        state = dict(super().__getstate__())
-        state.pop("_net", None)
-        return state
+        return self._network_outputs(dataset, batch_size=256, collate_fn=dataset.collate)
 
 
-class FusionClassifier(ClassifierMixin, _Fusion):
+class FusionClassifier(TorchClassifierMixin, _Fusion):
     """Late-fusion classifier for rows of several modalities.
 
     See the module docstring for the encoders and the training.
@@ -319,79 +252,13 @@ class FusionClassifier(ClassifierMixin, _Fusion):
 
     """
 
-    _classification = True
 
-    def _encode_target(self, y: np.ndarray) -> tuple[np.ndarray, int]:
-        self.classes_ = np.unique(y)
-        return np.searchsorted(self.classes_, y).astype(np.int64), max(len(self.classes_), 1)
-
-    def predict_proba(self, X: Any) -> np.ndarray:
-        """Class probabilities ``(n_samples, n_classes)`` in ``classes_`` order.
-
-        Parameters
-        ----------
-        X : MultimodalData or dict of modalities
-            Rows with the parts seen in fit (missing entries are fine).
-
-        Returns
-        -------
-        ndarray
-            Rows sum to 1.
-
-        """
-        logits = self._outputs(X)
-        logits -= logits.max(axis=1, keepdims=True)
-        proba = np.exp(logits)
-        return proba / proba.sum(axis=1, keepdims=True)
-
-    def predict(self, X: Any) -> np.ndarray:
-        """Most probable class labels, from ``classes_``.
-
-        Parameters
-        ----------
-        X : MultimodalData or dict of modalities
-            Rows to predict.
-
-        Returns
-        -------
-        ndarray of shape (n_samples,)
-            Labels.
-
-        """
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
-
-
-class FusionRegressor(RegressorMixin, _Fusion):
+class FusionRegressor(TorchRegressorMixin, _Fusion):
     """Late-fusion regressor for rows of several modalities.
 
     Parameters are those of :class:`FusionClassifier`; the target is
     standardised for training (``target_mean_``, ``target_scale_``).
     """
-
-    def _encode_target(self, y: np.ndarray) -> tuple[np.ndarray, int]:
-        target = np.asarray(y, dtype=np.float64)
-        if not np.all(np.isfinite(target)):
-            raise ValueError("regression targets must be finite")
-        self.target_mean_ = float(target.mean())
-        scale = float(target.std())
-        self.target_scale_ = scale if scale > 0 else 1.0
-        return ((target - self.target_mean_) / self.target_scale_).astype(np.float32), 1
-
-    def predict(self, X: Any) -> np.ndarray:
-        """Predicted targets ``(n_samples,)`` in the target's units.
-
-        Parameters
-        ----------
-        X : MultimodalData or dict of modalities
-            Rows to predict.
-
-        Returns
-        -------
-        ndarray
-            Predictions.
-
-        """
-        return self._outputs(X)[:, 0] * self.target_scale_ + self.target_mean_
 
 
 FUSION_SPACE = Space([
@@ -414,8 +281,6 @@ FUSION_DEFAULTS = (
 
 def _build_fusion(config: Mapping[str, Any], ctx: Context) -> _Fusion:
     params = {**FUSION_DEFAULTS[0], **dict(config)}
-    max_epochs = params.pop("max_epochs", None)
-    max_epochs = FUSION_MAX_EPOCHS if max_epochs is None else max(1, round(float(max_epochs)))
     cls = FusionClassifier if ctx.is_classification else FusionRegressor
     return cls(
         part_modalities=tuple((name, part.modality) for name, part in ctx.parts) or None,
@@ -424,8 +289,7 @@ def _build_fusion(config: Mapping[str, Any], ctx: Context) -> _Fusion:
         fusion_width=int(params["fusion_width"]), fusion_depth=int(params["fusion_depth"]),
         dropout=float(params["dropout"]), learning_rate=float(params["learning_rate"]),
         weight_decay=float(params["weight_decay"]), batch_size=int(params["batch_size"]),
-        max_epochs=max_epochs, device=ctx.device, n_threads=suggested_threads(ctx),
-        time_limit=ctx.time_limit, random_state=ctx.seed,
+        max_epochs=fidelity_epochs(params, FUSION_MAX_EPOCHS), **context_kwargs(ctx),
     )
 
 
@@ -449,15 +313,4 @@ def model_specs() -> list[ModelSpec]:
     ]
 
 
-@automl.hookimpl
-def automl_register_models(register: Any) -> None:
-    """Register the late-fusion model family.
-
-    Parameters
-    ----------
-    register : callable
-        ``register(ModelSpec)``, supplied by the host.
-
-    """
-    for spec in model_specs():
-        register(spec)
+automl_register_models = register_hook(model_specs, "late-fusion model family")

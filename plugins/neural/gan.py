@@ -36,13 +36,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import automl
-from automl.preprocessing import suggested_threads
 from automl.specs import Context, Fidelity, ModelSpec
 from search import Categorical, Float, Int, Space
 
 from ._gan_estimator import GAN_MAX_EPOCHS, TabularGAN
 from ._gan_estimator import MAX_CONDITION_ROUNDS as MAX_CONDITION_ROUNDS
+from ._torch_estimator import context_kwargs, fidelity_epochs, register_hook
 
 __all__ = [
     "GAN_DEFAULTS",
@@ -95,8 +94,6 @@ GAN_DEFAULTS = (
 
 def _build_gan(config: Mapping[str, Any], ctx: Context) -> TabularGAN:
     params = {**GAN_DEFAULTS[0], **dict(config)}
-    max_epochs = params.get("max_epochs")
-    max_epochs = GAN_MAX_EPOCHS if max_epochs is None else max(1, round(float(max_epochs)))
     return TabularGAN(
         numeric_columns=tuple(ctx.numeric_columns),
         categorical_columns=tuple(ctx.categorical_columns),
@@ -113,11 +110,8 @@ def _build_gan(config: Mapping[str, Any], ctx: Context) -> TabularGAN:
         gp_weight=float(params["gp_weight"]),
         critic_steps=int(params["critic_steps"]),
         schedule=str(params["schedule"]),
-        max_epochs=max_epochs,
-        device=ctx.device,
-        n_threads=suggested_threads(ctx),
-        time_limit=ctx.time_limit,
-        random_state=ctx.seed,
+        max_epochs=fidelity_epochs(params, GAN_MAX_EPOCHS),
+        **context_kwargs(ctx),
     )
 
 
@@ -145,15 +139,4 @@ def model_specs() -> list[ModelSpec]:
     ]
 
 
-@automl.hookimpl
-def automl_register_models(register: Any) -> None:
-    """Register the tabular GAN family.
-
-    Parameters
-    ----------
-    register : callable
-        ``register(ModelSpec)``, supplied by the host.
-
-    """
-    for spec in model_specs():
-        register(spec)
+automl_register_models = register_hook(model_specs, "tabular GAN family")

@@ -29,18 +29,21 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import automl
 from automl.specs import Context, Fidelity, ModelSpec
 from search import Categorical, Int, Space
 
 from ._sequence_estimators import (
     SEQUENCE_MAX_EPOCHS,
     SEQUENCE_PATIENCE,
-    _SequenceClassifierMixin,
     _SequenceModel,
-    _SequenceRegressorMixin,
 )
 from ._sequence_specs import shared_kwargs, shared_parameters
+from ._torch_estimator import (
+    TorchClassifierMixin,
+    TorchRegressorMixin,
+    register_hook,
+    store_params,
+)
 
 __all__ = [
     "LSTM_DEFAULTS",
@@ -83,30 +86,7 @@ class _RecurrentModel(_SequenceModel):
         time_limit: float | None = None,
         random_state: int | None = 0,
     ) -> None:
-        self.cell = cell
-        self.n_layers = n_layers
-        self.hidden_size = hidden_size
-        self.bidirectional = bidirectional
-        self.pooling = pooling
-        self.embedding_dim = embedding_dim
-        self.token_level = token_level
-        self.vocab_size = vocab_size
-        self.max_length = max_length
-        self.dropout = dropout
-        self.learning_rate = learning_rate
-        self.weight_decay = weight_decay
-        self.batch_size = batch_size
-        self.l1 = l1
-        self.schedule = schedule
-        self.max_epochs = max_epochs
-        self.patience = patience
-        self.validation_fraction = validation_fraction
-        self.grad_clip = grad_clip
-        self.device = device
-        self.precision = precision
-        self.n_threads = n_threads
-        self.time_limit = time_limit
-        self.random_state = random_state
+        store_params(self, locals())
 
     @staticmethod
     def _network_class() -> type:
@@ -121,7 +101,7 @@ class _RecurrentModel(_SequenceModel):
                 "dropout": float(self.dropout)}
 
 
-class RecurrentSequenceClassifier(_SequenceClassifierMixin, _RecurrentModel):
+class RecurrentSequenceClassifier(TorchClassifierMixin, _RecurrentModel):
     """LSTM or GRU classifier for texts and variable-length float sequences.
 
     See the module docstring; inputs and training are described in
@@ -206,7 +186,7 @@ class RecurrentSequenceClassifier(_SequenceClassifierMixin, _RecurrentModel):
     """
 
 
-class RecurrentSequenceRegressor(_SequenceRegressorMixin, _RecurrentModel):
+class RecurrentSequenceRegressor(TorchRegressorMixin, _RecurrentModel):
     """LSTM or GRU regressor for texts and variable-length float sequences.
 
     Parameters and fitted attributes are those of
@@ -285,15 +265,4 @@ def model_specs() -> list[ModelSpec]:
     ]
 
 
-@automl.hookimpl
-def automl_register_models(register: Any) -> None:
-    """Register the recurrent sequence model family.
-
-    Parameters
-    ----------
-    register : callable
-        ``register(ModelSpec)``, supplied by the host.
-
-    """
-    for spec in model_specs():
-        register(spec)
+automl_register_models = register_hook(model_specs, "recurrent sequence model family")

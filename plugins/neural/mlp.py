@@ -28,8 +28,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import automl
-from automl.preprocessing import suggested_threads
 from automl.specs import Context, Fidelity, ModelSpec
 from search import Categorical, Float, Int, Space
 
@@ -37,6 +35,7 @@ from ._mlp_estimators import MIN_BATCH_ROWS as MIN_BATCH_ROWS
 from ._mlp_estimators import MLP_MAX_EPOCHS, TabularMLPClassifier, TabularMLPRegressor, _TabularMLP
 from ._mlp_estimators import MLP_PATIENCE as MLP_PATIENCE
 from ._mlp_estimators import NUMERIC_CLIP as NUMERIC_CLIP
+from ._torch_estimator import context_kwargs, register_hook, training_kwargs
 
 __all__ = [
     "MLP_DEFAULTS",
@@ -80,8 +79,6 @@ MLP_DEFAULTS = (
 
 def _build_mlp(config: Mapping[str, Any], ctx: Context) -> _TabularMLP:
     params = {**MLP_DEFAULTS[0], **dict(config)}
-    max_epochs = params.get("max_epochs")
-    max_epochs = MLP_MAX_EPOCHS if max_epochs is None else max(1, round(float(max_epochs)))
     cls = TabularMLPClassifier if ctx.is_classification else TabularMLPRegressor
     return cls(
         numeric_columns=tuple(ctx.numeric_columns),
@@ -91,16 +88,8 @@ def _build_mlp(config: Mapping[str, Any], ctx: Context) -> _TabularMLP:
         dropout=float(params["dropout"]),
         norm=str(params["norm"]),
         activation=str(params["activation"]),
-        learning_rate=float(params["learning_rate"]),
-        weight_decay=float(params["weight_decay"]),
-        batch_size=int(params["batch_size"]),
-        l1=float(params["l1"]) if params.get("use_l1") else 0.0,
-        schedule=str(params["schedule"]),
-        max_epochs=max_epochs,
-        device=ctx.device,
-        n_threads=suggested_threads(ctx),
-        time_limit=ctx.time_limit,
-        random_state=ctx.seed,
+        **training_kwargs(params, MLP_MAX_EPOCHS),
+        **context_kwargs(ctx),
     )
 
 
@@ -128,15 +117,4 @@ def model_specs() -> list[ModelSpec]:
     ]
 
 
-@automl.hookimpl
-def automl_register_models(register: Any) -> None:
-    """Register the neural tabular model family.
-
-    Parameters
-    ----------
-    register : callable
-        ``register(ModelSpec)``, supplied by the host.
-
-    """
-    for spec in model_specs():
-        register(spec)
+automl_register_models = register_hook(model_specs, "neural tabular model family")

@@ -38,13 +38,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import automl
 from automl.preprocessing import suggested_threads
 from automl.specs import Context, Fidelity, ModelSpec
 from plugins._recsys_base import interaction_facts
 from search import Categorical, Float, Int, Space
 
 from ._ncf_estimators import NCF_MAX_EPOCHS, NCF_PATIENCE, HybridMF, NeuMF
+from ._torch_estimator import fidelity_epochs, register_hook
 
 __all__ = [
     "HYBRID_DEFAULTS",
@@ -106,14 +106,13 @@ HYBRID_DEFAULTS = (
 
 def _common(params: Mapping[str, Any], ctx: Context) -> dict[str, Any]:
     n_users, n_items, implicit = interaction_facts(ctx)
-    max_epochs = params.get("max_epochs")
     return {
         "learning_rate": float(params["learning_rate"]),
         "weight_decay": float(params["weight_decay"]),
         "embedding_reg": float(params["embedding_reg"]),
         "negatives": int(params["negatives"]),
         "batch_size": int(params["batch_size"]),
-        "max_epochs": NCF_MAX_EPOCHS if max_epochs is None else max(1, round(float(max_epochs))),
+        "max_epochs": fidelity_epochs(params, NCF_MAX_EPOCHS),
         "n_users": n_users, "n_items": n_items, "implicit": implicit,
         "device": ctx.device, "n_threads": suggested_threads(ctx), "random_state": ctx.seed,
     }
@@ -168,15 +167,4 @@ def model_specs() -> list[ModelSpec]:
     ]
 
 
-@automl.hookimpl
-def automl_register_models(register: Any) -> None:
-    """Register the neural recommender families.
-
-    Parameters
-    ----------
-    register : callable
-        ``register(ModelSpec)``, supplied by the host.
-
-    """
-    for spec in model_specs():
-        register(spec)
+automl_register_models = register_hook(model_specs, "neural recommender families")

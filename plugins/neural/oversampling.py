@@ -41,6 +41,8 @@ from automl.generation import canonical_frame, generation_columns
 from automl.specs import Context, ModelSpec
 from plugins.generators import IndependentColumnsGenerator
 
+from ._torch_estimator import store_params
+
 __all__ = [
     "GENERATORS",
     "MIN_GENERATOR_ROWS",
@@ -130,12 +132,7 @@ class GeneratorOversampler(BaseEstimator):
                  numeric_columns: Sequence[str] | None = None,
                  categorical_columns: Sequence[str] | None = None,
                  random_state: int = 0) -> None:
-        self.generator = generator
-        self.target_ratio = target_ratio
-        self.generator_params = generator_params
-        self.numeric_columns = numeric_columns
-        self.categorical_columns = categorical_columns
-        self.random_state = random_state
+        store_params(self, locals())
 
     def fit_resample(self, X: Any, y: Any) -> tuple[Any, np.ndarray]:
         """Return the data with synthetic rows of the rare classes appended.
@@ -280,13 +277,7 @@ class OversampledClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
                  numeric_columns: Sequence[str] | None = None,
                  categorical_columns: Sequence[str] | None = None,
                  random_state: int = 0) -> None:
-        self.estimator = estimator
-        self.generator = generator
-        self.target_ratio = target_ratio
-        self.generator_params = generator_params
-        self.numeric_columns = numeric_columns
-        self.categorical_columns = categorical_columns
-        self.random_state = random_state
+        store_params(self, locals())
 
     def fit(self, X: Any, y: Any) -> OversampledClassifier:
         """Oversample the rare classes of ``(X, y)``, then fit the classifier.

@@ -32,7 +32,6 @@ from typing import Any
 
 import numpy as np
 
-import automl
 from automl.specs import Context, Fidelity, ModelSpec
 from search import Categorical, Int, Space
 
@@ -41,11 +40,15 @@ from ._sequence_estimators import (
     PREDICT_BATCH_SIZE,
     SEQUENCE_MAX_EPOCHS,
     SEQUENCE_PATIENCE,
-    _SequenceClassifierMixin,
     _SequenceModel,
-    _SequenceRegressorMixin,
 )
 from ._sequence_specs import shared_kwargs, shared_parameters
+from ._torch_estimator import (
+    TorchClassifierMixin,
+    TorchRegressorMixin,
+    register_hook,
+    store_params,
+)
 
 __all__ = [
     "TRANSFORMER_DEFAULTS",
@@ -88,30 +91,7 @@ class _TransformerModel(_SequenceModel):
         time_limit: float | None = None,
         random_state: int | None = 0,
     ) -> None:
-        self.n_layers = n_layers
-        self.n_heads = n_heads
-        self.head_dim = head_dim
-        self.ff_multiplier = ff_multiplier
-        self.positional = positional
-        self.pooling = pooling
-        self.token_level = token_level
-        self.vocab_size = vocab_size
-        self.max_length = max_length
-        self.dropout = dropout
-        self.learning_rate = learning_rate
-        self.weight_decay = weight_decay
-        self.batch_size = batch_size
-        self.l1 = l1
-        self.schedule = schedule
-        self.max_epochs = max_epochs
-        self.patience = patience
-        self.validation_fraction = validation_fraction
-        self.grad_clip = grad_clip
-        self.device = device
-        self.precision = precision
-        self.n_threads = n_threads
-        self.time_limit = time_limit
-        self.random_state = random_state
+        store_params(self, locals())
 
     @staticmethod
     def _network_class() -> type:
@@ -175,7 +155,7 @@ class _TransformerModel(_SequenceModel):
         return maps
 
 
-class TransformerSequenceClassifier(_SequenceClassifierMixin, _TransformerModel):
+class TransformerSequenceClassifier(TorchClassifierMixin, _TransformerModel):
     """Transformer-encoder classifier for texts and variable-length float sequences.
 
     See the module docstring; inputs and training are described in
@@ -261,7 +241,7 @@ class TransformerSequenceClassifier(_SequenceClassifierMixin, _TransformerModel)
     """
 
 
-class TransformerSequenceRegressor(_SequenceRegressorMixin, _TransformerModel):
+class TransformerSequenceRegressor(TorchRegressorMixin, _TransformerModel):
     """Transformer-encoder regressor for texts and variable-length float sequences.
 
     Parameters, fitted attributes and :meth:`attention_weights` are those of
@@ -342,15 +322,4 @@ def model_specs() -> list[ModelSpec]:
     ]
 
 
-@automl.hookimpl
-def automl_register_models(register: Any) -> None:
-    """Register the Transformer sequence model family.
-
-    Parameters
-    ----------
-    register : callable
-        ``register(ModelSpec)``, supplied by the host.
-
-    """
-    for spec in model_specs():
-        register(spec)
+automl_register_models = register_hook(model_specs, "Transformer sequence model family")

@@ -69,7 +69,7 @@ def test_defaults_and_sampled_configs_fit_and_predict(name):
     other = clone(est).set_params(random_state=est.random_state + 1).fit(X, y)
     assert not np.array_equal(other.predict(probe), est.predict(probe))
     skops_round_trip(est, probe)
-    assert "_net_module" not in est.__getstate__()
+    assert "_net" not in est.__getstate__()
 
 
 def test_neumf_beats_popularity_on_low_rank_data():

@@ -1,0 +1,419 @@
+"""What the torch estimators of :mod:`plugins.neural` share.
+
+:class:`TorchEstimator` keeps a trained network as numpy arrays
+(``weights_``) and rebuilds the torch module from them on demand, leaving
+the module out of pickles and skops files (:mod:`automl.persistence` rebuilds
+estimators from their plain state); it also records what training did
+(``history_``, ``n_epochs_`` ...) and maps the common hyperparameters onto a
+:class:`~plugins.neural._training.TrainSettings`. :class:`TorchClassifierMixin`
+and :class:`TorchRegressorMixin` add the target encoding and the
+``predict``/``predict_proba`` of each task on top of a network's raw outputs.
+The helpers below serve the spec modules (``cnn``, ``mlp``, ``gan``, ...).
+Importing this module does not import torch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+
+import automl
+from automl.preprocessing import suggested_threads
+
+__all__ = [
+    "HISTORY_FIELDS",
+    "MIN_BATCH_ROWS",
+    "TorchClassifierMixin",
+    "TorchEstimator",
+    "TorchRegressorMixin",
+    "as_target",
+    "batch_rows",
+    "context_kwargs",
+    "fidelity_epochs",
+    "register_hook",
+    "store_params",
+    "training_kwargs",
+]
+
+HISTORY_FIELDS = ("epoch", "train_loss", "val_loss", "learning_rate", "seconds")
+"""Fields of a ``TrainResult.history`` record kept in ``history_`` by default."""
+
+
+MIN_BATCH_ROWS = 16
+"""Smallest effective batch by default: ``batch_size`` is lowered to ``n_rows // 8``
+(at least this) so that small data still gets several steps per epoch."""
+
+
+def store_params(estimator: BaseEstimator, values: Mapping[str, Any]) -> None:
+    """Store a constructor's arguments as attributes of the same names.
+
+    Parameters
+    ----------
+    estimator : BaseEstimator
+        The estimator being constructed.
+    values : mapping
+        The constructor's ``locals()``: every parameter of its signature is
+        stored unchanged, as scikit-learn's ``get_params`` and ``clone`` expect.
+
+    """
+    for name in estimator._get_param_names():
+        setattr(estimator, name, values[name])
+
+
+def batch_rows(batch_size: int, n_rows: int, min_rows: int) -> int:
+    """The effective batch: ``batch_size`` lowered to ``n_rows // 8`` (at least ``min_rows``).
+
+    Parameters
+    ----------
+    batch_size : int
+        The requested batch.
+    n_rows : int
+        Training rows.
+    min_rows : int
+        Smallest batch the lowering gives.
+
+    Returns
+    -------
+    int
+        At least 1, so that small data still gets several steps per epoch.
+
+    """
+    return max(1, min(int(batch_size), max(int(min_rows), int(n_rows) // 8)))
+
+
+def fidelity_epochs(params: Mapping[str, Any], default: int) -> int:
+    """The ``max_epochs`` of a configuration: its fidelity value, rounded, or ``default``.
+
+    Parameters
+    ----------
+    params : mapping
+        A configuration, optionally with ``max_epochs`` (the fidelity).
+    default : int
+        Epochs when the configuration does not set them.
+
+    Returns
+    -------
+    int
+        At least 1.
+
+    """
+    value = params.get("max_epochs")
+    return int(default) if value is None else max(1, round(float(value)))
+
+
+def training_kwargs(params: Mapping[str, Any], default_epochs: int) -> dict[str, Any]:
+    """Estimator arguments of the optimiser knobs shared by several specs, and the fidelity.
+
+    Parameters
+    ----------
+    params : mapping
+        A full configuration with ``learning_rate``, ``weight_decay``,
+        ``batch_size``, ``use_l1`` (and ``l1`` when it is true) and
+        ``schedule``; ``max_epochs`` is the fidelity.
+    default_epochs : int
+        Epochs when the configuration does not set the fidelity.
+
+    Returns
+    -------
+    dict
+        ``learning_rate``, ``weight_decay``, ``batch_size``, ``l1``,
+        ``schedule`` and ``max_epochs``.
+
+    """
+    return {
+        "learning_rate": float(params["learning_rate"]),
+        "weight_decay": float(params["weight_decay"]),
+        "batch_size": int(params["batch_size"]),
+        "l1": float(params["l1"]) if params.get("use_l1") else 0.0,
+        "schedule": str(params["schedule"]),
+        "max_epochs": fidelity_epochs(params, default_epochs),
+    }
+
+
+def context_kwargs(ctx: Any) -> dict[str, Any]:
+    """Estimator arguments a context sets: device, threads, time limit and seed.
+
+    Parameters
+    ----------
+    ctx : automl.specs.Context
+        The context of one fit.
+
+    Returns
+    -------
+    dict
+        ``device``, ``n_threads`` (:func:`~automl.preprocessing.suggested_threads`),
+        ``time_limit`` and ``random_state``.
+
+    """
+    return {"device": ctx.device, "n_threads": suggested_threads(ctx),
+            "time_limit": ctx.time_limit, "random_state": ctx.seed}
+
+
+def as_target(y: Any, n_rows: int, unit: str = "row of X") -> np.ndarray:
+    """Check a training target: one value per row, at least two rows.
+
+    Parameters
+    ----------
+    y : array-like of shape (n_rows,) or (n_rows, 1)
+        Class labels or regression targets.
+    n_rows : int
+        Rows of X.
+    unit : str, default="row of X"
+        What a row is, for the error message (``"image"``, ``"text"`` ...).
+
+    Returns
+    -------
+    ndarray of shape (n_rows,)
+        The target.
+
+    Raises
+    ------
+    ValueError
+        For a target of another shape, or fewer than two rows.
+
+    """
+    y = np.asarray(y)
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y.reshape(-1)
+    if y.ndim != 1 or len(y) != n_rows:
+        raise ValueError(f"y must be 1-dimensional with {n_rows} rows, one value per {unit}, "
+                         f"got shape {y.shape}")
+    if n_rows < 2:
+        raise ValueError("need at least 2 rows to fit")
+    return y
+
+
+def register_hook(model_specs: Callable[[], Sequence[Any]],
+                  family: str) -> Callable[[Any], None]:
+    """The ``automl_register_models`` hook of a spec module.
+
+    Parameters
+    ----------
+    model_specs : callable
+        ``model_specs()`` returning the module's ``ModelSpec`` objects.
+    family : str
+        Words naming the family, for the hook's docstring.
+
+    Returns
+    -------
+    callable
+        ``automl_register_models(register)``, marked as an ``automl`` hook;
+        assign it to that name at module level.
+
+    """
+
+    @automl.hookimpl
+    def automl_register_models(register: Any) -> None:
+        for spec in model_specs():
+            register(spec)
+
+    automl_register_models.__doc__ = (
+        f"Register the {family}.\n\n"
+        "Parameters\n----------\nregister : callable\n"
+        "    ``register(ModelSpec)``, supplied by the host.\n"
+    )
+    return automl_register_models
+
+
+class TorchEstimator(BaseEstimator):
+    """Fitted-state handling of the torch estimators (not used directly).
+
+    Subclasses set their parameters in ``__init__`` (those read by
+    :meth:`_train_settings`: ``max_epochs``, ``batch_size``,
+    ``learning_rate``, ``weight_decay``, ``validation_fraction``,
+    ``patience``, ``time_limit``, ``device``, ``precision``, ``n_threads``
+    and ``random_state``), train in ``fit`` and store the network with
+    :meth:`_keep`, and implement :meth:`_build_module`. The torch module
+    lives in the ``_net`` attribute, which pickles and skops files leave out.
+    """
+
+    _classification = False
+    _history_fields: tuple[str, ...] = HISTORY_FIELDS
+    _min_batch_rows = MIN_BATCH_ROWS
+
+    def _seed(self) -> int:
+        """``random_state`` as an int, or a fresh draw when it is None."""
+        if isinstance(self.random_state, int | np.integer):
+            return int(self.random_state)
+        return int(np.random.default_rng().integers(2**31 - 1))
+
+    def _task(self) -> str:
+        return "classification" if self._classification else "regression"
+
+    def _train_settings(self, n_rows: int, seed: int, **changes: Any) -> Any:
+        """``TrainSettings`` of the common parameters, updated by ``changes``."""
+        from ._training import TrainSettings
+
+        values: dict[str, Any] = dict(
+            max_epochs=int(self.max_epochs),
+            batch_size=batch_rows(self.batch_size, n_rows, self._min_batch_rows),
+            learning_rate=float(self.learning_rate), weight_decay=float(self.weight_decay),
+            validation_fraction=float(self.validation_fraction), patience=self.patience,
+            time_limit=self.time_limit, device=str(self.device), precision=str(self.precision),
+            seed=seed, n_threads=int(self.n_threads),
+        )
+        values.update(changes)
+        return TrainSettings(**values)
+
+    def _keep_weights(self, net: Any) -> None:
+        """Store a trained network: its ``state_dict`` as numpy arrays, and the module."""
+        net = net.cpu().eval()
+        self.weights_ = {k: v.detach().cpu().numpy().copy()
+                         for k, v in net.state_dict().items()}
+        self._net = net
+
+    def _keep(self, net: Any, results: Sequence[tuple[str | None, Any]]) -> None:
+        """Store the trained network and what training did.
+
+        Parameters
+        ----------
+        net : torch.nn.Module
+            The trained network.
+        results : sequence of (str or None, TrainResult)
+            The training calls, in order, each with its phase (None: the
+            history records name no phase).
+
+        """
+        self._keep_weights(net)
+        self.history_ = [
+            {**({} if phase is None else {"phase": phase}),
+             **{name: getattr(record, name) for name in self._history_fields}}
+            for phase, result in results for record in result.history
+        ]
+        last = results[-1][1]
+        self.n_epochs_ = sum(result.epochs for _, result in results)
+        self.best_epoch_ = last.best_epoch
+        self.stop_reason_ = last.stop_reason
+        self.fit_seconds_ = float(sum(result.seconds for _, result in results))
+        self.device_ = last.device
+
+    def _build_module(self) -> Any:
+        """A fresh torch module shaped by the fitted attributes (weights not loaded)."""
+        raise NotImplementedError
+
+    def _module(self) -> Any:
+        """The fitted torch module in eval mode, rebuilt from ``weights_`` when needed."""
+        net = self.__dict__.get("_net")
+        if net is None:
+            import torch
+
+            net = self._build_module()
+            net.load_state_dict({k: torch.from_numpy(np.array(v, copy=True))
+                                 for k, v in self.weights_.items()})
+            net.eval()
+            self._net = net
+        return net
+
+    def _network_outputs(self, data: Any, **options: Any) -> np.ndarray:
+        """Outputs of the fitted network on ``data`` in float64 (CUDA when there, else CPU).
+
+        ``options`` go to :func:`~plugins.neural._training.predict_network`
+        (``batch_size``, ``collate_fn``).
+        """
+        from ._training import predict_network, resolve_device
+
+        out = predict_network(self._module(), data,
+                              device=resolve_device(self.device, strict=False),
+                              n_threads=int(self.n_threads), **options)
+        return out.astype(np.float64)
+
+    def __getstate__(self) -> dict[str, Any]:
+        """State without the torch module (rebuilt from ``weights_`` when needed).
+
+        Returns
+        -------
+        dict
+            The instance's attributes but ``_net``.
+
+        """
+        state = dict(super().__getstate__())
+        state.pop("_net", None)
+        return state
+
+
+class TorchClassifierMixin(ClassifierMixin):
+    """Label encoding, ``predict_proba`` and ``predict`` of a torch classifier.
+
+    Goes before the estimator class in the bases; the estimator supplies
+    ``_outputs(X)``, the network's logits ``(n_samples, n_classes)``.
+    """
+
+    _classification = True
+
+    def _encode_target(self, y: np.ndarray) -> tuple[np.ndarray, int]:
+        """Set ``classes_``; return class indices and the number of outputs."""
+        self.classes_ = np.unique(y)
+        return np.searchsorted(self.classes_, y).astype(np.int64), max(len(self.classes_), 1)
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Class probabilities.
+
+        Parameters
+        ----------
+        X : array-like
+            Rows in the form the estimator was fitted on.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+            Columns in ``classes_`` order; rows sum to 1.
+
+        """
+        logits = self._outputs(X)
+        logits -= logits.max(axis=1, keepdims=True)
+        proba = np.exp(logits)
+        return proba / proba.sum(axis=1, keepdims=True)
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Most probable class labels.
+
+        Parameters
+        ----------
+        X : array-like
+            Rows in the form the estimator was fitted on.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+            Labels from ``classes_``.
+
+        """
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+
+class TorchRegressorMixin(RegressorMixin):
+    """Target standardisation and ``predict`` of a torch regressor.
+
+    Goes before the estimator class in the bases; the estimator supplies
+    ``_outputs(X)``, the network's outputs ``(n_samples, 1)``.
+    """
+
+    def _encode_target(self, y: np.ndarray) -> tuple[np.ndarray, int]:
+        """Set ``target_mean_`` and ``target_scale_``; return the standardised target."""
+        target = np.asarray(y, dtype=np.float64)
+        if not np.all(np.isfinite(target)):
+            raise ValueError("regression targets must be finite; drop or fill the rows whose "
+                             "target is NaN or infinite")
+        self.target_mean_ = float(target.mean())
+        scale = float(target.std())
+        self.target_scale_ = scale if scale > 0 else 1.0
+        return ((target - self.target_mean_) / self.target_scale_).astype(np.float32), 1
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Predicted targets.
+
+        Parameters
+        ----------
+        X : array-like
+            Rows in the form the estimator was fitted on.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+            Predictions in the target's units.
+
+        """
+        return self._outputs(X)[:, 0] * self.target_scale_ + self.target_mean_

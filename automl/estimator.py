@@ -42,12 +42,9 @@ from automl.synthesis import (
     target_name,
     validate_generation_data,
 )
-from automl.workers import TrialData, make_pool, threads_per_trial
+from automl.workers import TrialData, fit_time_limit, make_pool, threads_per_trial
 
 logger = logging.getLogger(__name__)
-
-FIT_SHARE_OF_TRIAL = 0.8
-"""Share of a fold's slice of the trial time limit its fit may take (``Context.time_limit``)."""
 
 class AutoML(RecommenderMixin, GeneratorMixin, BaseEstimator):
     """Search models and hyperparameters for a table, then refit the best.
@@ -245,7 +242,7 @@ class AutoML(RecommenderMixin, GeneratorMixin, BaseEstimator):
             trial_limit = float(self.time_budget) / 3
         # each fold's fit may use its share of the trial's limit, less a margin for
         # predicting and scoring, so that epoch-trained models stop instead of dying
-        ctx = replace(ctx, time_limit=FIT_SHARE_OF_TRIAL * trial_limit / len(splits))
+        ctx = replace(ctx, time_limit=fit_time_limit(trial_limit, len(splits)))
         progress = ProgressPrinter(metric, self.time_budget, stream=sys.stderr,
                                    verbose=self.verbose) if self.verbose else None
         pool = None

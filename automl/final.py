@@ -184,7 +184,7 @@ def build_final(
                 stacklevel=3,
             )
         by_number = {r.number: r for r in unscored}
-        fitted = _refit(list(by_number), by_number, X, y, ctx, specs, None, 1, stop_after=1)
+        fitted = _refit(list(by_number), by_number, X, y, ctx, specs, deadline, 1, stop_after=1)
         if not fitted:
             errors = "; ".join(f"trial {r.number} ({r.model}): {r.error}" for r in records[:5])
             raise RuntimeError(
@@ -222,7 +222,7 @@ def build_final(
                 score = _weighted_score(kept, by_number, y, metric)
             return FinalModel(fitted, kept, ctx.n_classes, score), ensemble
     fitted = _refit([r.number for r in candidates], by_number, X, y, ctx, specs,
-                    deadline=None, required=1, stop_after=1)
+                    deadline, required=1, stop_after=1)
     if not fitted:
         raise RuntimeError("refitting every successful trial failed; see the log")
     number = next(iter(fitted))
@@ -263,7 +263,8 @@ def _refit(order: Sequence[int], by_number: Mapping[int, TrialRecord], X: pd.Dat
         if late and len(fitted) >= required:
             continue
         try:
-            estimator = specs[record.model].build(dict(record.params), _refit_context(ctx))
+            refit_ctx = _refit_context(ctx, deadline)
+            estimator = specs[record.model].build(dict(record.params), refit_ctx)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", UserWarning)
                 estimator.fit(X, y)
@@ -280,10 +281,18 @@ REFIT_TIME_FACTOR = 1.5
 """A final refit sees all rows: its fit may take this many times a fold's ``time_limit``."""
 
 
-def _refit_context(ctx: Context) -> Context:
+MIN_REFIT_SECONDS = 1.0
+"""The least fit time a required refit gets when the budget is already spent."""
+
+
+def _refit_context(ctx: Context, deadline: float | None) -> Context:
+    """The refit's context: its fit limit, capped by the time left in the budget."""
     if ctx.time_limit is None:
         return ctx
-    return replace(ctx, time_limit=REFIT_TIME_FACTOR * ctx.time_limit)
+    limit = REFIT_TIME_FACTOR * ctx.time_limit
+    if deadline is not None:
+        limit = min(limit, max(deadline - time.monotonic(), MIN_REFIT_SECONDS))
+    return replace(ctx, time_limit=limit)
 
 
 def _weighted_score(weights: Mapping[int, float], by_number: Mapping[int, TrialRecord],

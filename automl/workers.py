@@ -26,7 +26,7 @@ import tempfile
 import time
 import traceback
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -68,16 +68,39 @@ class TrialJob:
     fidelity: float | None = None
 
 
+FIT_SHARE_OF_TRIAL = 0.8
+"""Share of a fold's slice of the trial time limit its fit may take (``Context.time_limit``)."""
+
+
+def fit_time_limit(trial_limit: float, n_splits: int) -> float:
+    """Seconds one fold's ``fit`` may take within a trial limit, leaving time to score."""
+    return FIT_SHARE_OF_TRIAL * trial_limit / max(1, n_splits)
+
+
+def _job_context(ctx: Context, job: TrialJob, n_splits: int) -> Context:
+    """The search's context, with a fit limit no longer than this job's share.
+
+    A trial submitted close to the end of the budget gets less than the usual
+    limit; epoch-trained models then stop early with their best weights
+    instead of being killed.
+    """
+    if ctx.time_limit is None:
+        return ctx
+    share = fit_time_limit(job.time_limit, n_splits)
+    return ctx if share >= ctx.time_limit else replace(ctx, time_limit=max(share, 0.1))
+
+
 def evaluate_trial(job: TrialJob, data: TrialData) -> TrialRecord:
     """Cross-validate one configuration; never raises for a failing model."""
     started = time.monotonic()
     spec = data.specs[job.model]
+    ctx = _job_context(data.ctx, job, len(data.splits))
     record = TrialRecord(number=job.number, model=job.model, params=dict(job.params),
                          status="ok", fidelity=job.fidelity)
     params, row_fraction = apply_fidelity(spec, job.params, job.fidelity)
     try:
         evaluation = data.evaluate(
-            lambda: spec.build(params, data.ctx),
+            lambda: spec.build(params, ctx),
             data.X, data.y, data.splits, data.metric, data.ctx.n_classes,
             deadline=started + job.time_limit, train_fraction=row_fraction,
             seed=data.ctx.seed,

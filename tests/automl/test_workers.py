@@ -107,3 +107,46 @@ def test_unknown_backend_is_refused():
 
 
 _ = dataclasses
+
+
+class LimitReporter(ClassifierMixin, BaseEstimator):
+    """Fails with the fit time limit its context gave it, so the record shows it."""
+
+    def __init__(self, time_limit=None):
+        self.time_limit = time_limit
+
+    def fit(self, X, y):
+        raise RuntimeError(f"time_limit={self.time_limit:.2f}")
+
+
+def test_a_trial_near_the_deadline_gets_a_shorter_fit_limit():
+    from automl.data import context_for, validate_training_data
+    from automl.evaluation import make_splits
+    from automl.metrics import BUILTIN_METRICS
+    from automl.workers import TrialData, TrialJob, evaluate_trial, fit_time_limit
+
+    X, y = load_breast_cancer(return_X_y=True)
+    data = validate_training_data(X, y, None, None)
+    splits = make_splits(data.task, data.y, 2, seed=0)
+    ctx = dataclasses.replace(
+        context_for(data.schema, task=data.task, n_rows=len(data.X), n_classes=2, seed=0),
+        time_limit=fit_time_limit(10.0, len(splits)))
+    spec = ModelSpec(name="reporter", tasks={"classification"}, modalities={"tabular"},
+                     space=Space([Categorical("unused", [0])]),
+                     build=lambda config, ctx: LimitReporter(ctx.time_limit))
+    metric = {m.name: m for m in BUILTIN_METRICS}["roc_auc"]
+    trial_data = TrialData(data.X, data.y, splits, metric, ctx, {"reporter": spec})
+    full = evaluate_trial(TrialJob(0, "reporter", {"unused": 0}, 10.0), trial_data)
+    late = evaluate_trial(TrialJob(1, "reporter", {"unused": 0}, 2.5), trial_data)
+    assert full.error.endswith("time_limit=4.00")  # 0.8 * 10 s over 2 folds
+    assert late.error.endswith("time_limit=1.00")  # 0.8 * 2.5 s over 2 folds
+
+
+def test_final_refit_limit_is_capped_by_the_budget_left():
+    from automl.final import MIN_REFIT_SECONDS, REFIT_TIME_FACTOR, _refit_context
+    from automl.specs import Context
+
+    ctx = Context(task="binary", n_rows=10, n_features=2, n_classes=2, time_limit=10.0)
+    assert _refit_context(ctx, None).time_limit == REFIT_TIME_FACTOR * 10.0
+    assert 2.0 < _refit_context(ctx, time.monotonic() + 3.0).time_limit <= 3.0
+    assert _refit_context(ctx, time.monotonic() - 5.0).time_limit == MIN_REFIT_SECONDS

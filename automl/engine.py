@@ -91,11 +91,17 @@ class Budget:
     trial_time_limit : float or None
         Seconds after which a trial starts no new fold (worker processes are
         killed shortly after).
+    refit_share : float
+        Seconds a final refit of a trial would take per second of the trial
+        (``final.REFIT_MARGIN`` over the number of folds). Near the end of
+        the budget a trial gets only the time that leaves room for its own
+        refit, should it win.
     """
 
     time_budget: float
     max_trials: int | None = None
     trial_time_limit: float | None = None
+    refit_share: float = 0.0
 
 
 class Pool(Protocol):
@@ -214,7 +220,7 @@ class Search:
 
     def _submit(self, trial: Trial) -> None:
         model, params = Space.branch(trial.config, MODEL_KEY)
-        limit = self.deadline - time.monotonic()
+        limit = (self.deadline - time.monotonic()) / (1.0 + self.budget.refit_share)
         if self.budget.trial_time_limit is not None:
             limit = min(limit, self.budget.trial_time_limit)
         self._asked[trial.number] = trial

@@ -281,17 +281,17 @@ REFIT_TIME_FACTOR = 1.5
 """A final refit sees all rows: its fit may take this many times a fold's ``time_limit``."""
 
 
-MIN_REFIT_SECONDS = 1.0
-"""The least fit time a required refit gets when the budget is already spent."""
-
-
 def _refit_context(ctx: Context, deadline: float | None) -> Context:
-    """The refit's context: its fit limit, capped by the time left in the budget."""
+    """The refit's context: its fit limit, capped by the time left in the budget.
+
+    Never below a fold's own limit: a network refitted with less time than
+    its trial had would be worse than the trial that earned its place.
+    """
     if ctx.time_limit is None:
         return ctx
     limit = REFIT_TIME_FACTOR * ctx.time_limit
     if deadline is not None:
-        limit = min(limit, max(deadline - time.monotonic(), MIN_REFIT_SECONDS))
+        limit = min(limit, max(deadline - time.monotonic(), ctx.time_limit))
     return replace(ctx, time_limit=limit)
 
 

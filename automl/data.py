@@ -205,7 +205,14 @@ def _is_missing(value: Any) -> bool:
     return isinstance(value, float) and np.isnan(value)
 
 
-def _target_values(y: Any) -> np.ndarray:
+def target_values(y: Any) -> np.ndarray:
+    """``y`` as a 1-D numpy array (one column of a frame, a Series, a vector).
+
+    Raises
+    ------
+    ValueError
+        When ``y`` holds more than one column.
+    """
     if isinstance(y, pd.DataFrame):
         if y.shape[1] != 1:
             raise ValueError(f"y has {y.shape[1]} columns; pass a single target column")
@@ -309,7 +316,7 @@ def validate_training_data(X: Any, y: Any, task: str | None = None,
     if y is None:
         raise ValueError("AutoML requires y to be passed, but the target y is None; "
                          "pass the target values")
-    target = _target_values(y)
+    target = target_values(y)
     if len(target) != len(features):
         raise ValueError(
             f"X has {len(features)} rows but y has {len(target)} values; "

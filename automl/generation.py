@@ -69,6 +69,7 @@ __all__ = [
     "finish_numeric",
     "generation_columns",
     "numeric_facts",
+    "tstr_measure",
     "tstr_score",
 ]
 
@@ -276,6 +277,17 @@ def tstr_score(
         return _tstr(synthetic, real, target, task, seed, numeric, categorical)
 
 
+def tstr_measure(task: str, real_target: pd.Series) -> str:
+    """The measure :func:`tstr_score` reports for ``task`` on these real target values.
+
+    ``"r2"`` for regression; for classification ``"roc_auc"`` when the real
+    values hold two classes, else ``"accuracy"``.
+    """
+    if task == "regression":
+        return "r2"
+    return "roc_auc" if _as_strings(real_target).dropna().nunique() == 2 else "accuracy"
+
+
 def _tstr(synthetic: pd.DataFrame, real: pd.DataFrame, target: str, task: str, seed: int,
           numeric: list[str], categorical: list[str]) -> float:
     (Xs, Xr), cat_positions = _encode([synthetic, real], numeric, categorical)
@@ -296,7 +308,7 @@ def _tstr(synthetic: pd.DataFrame, real: pd.DataFrame, target: str, task: str, s
     else:
         model = _hgb_classifier(cat_positions, seed).fit(Xs, ys)
         trained, proba = model.classes_, model.predict_proba(Xr)
-    if len(classes) == 2:
+    if tstr_measure(task, real[target]) == "roc_auc":  # two real classes
         where = np.flatnonzero(trained == classes[1])
         score = proba[:, where[0]] if where.size else np.zeros(len(yr))
         return float(roc_auc_score(yr == classes[1], score))

@@ -28,7 +28,7 @@ import pandas as pd
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
-from automl.data import Dataset, Schema, as_frame, infer_task
+from automl.data import Dataset, Schema, as_frame, infer_task, target_values
 from automl.evaluation import Evaluation
 
 GENERATION_HOLDOUT = 0.3
@@ -61,14 +61,14 @@ def generation_frame(X: Any, y: Any = None) -> tuple[pd.DataFrame, bool]:
     if y is None:
         return frame, from_array
     name = target_name(y)
-    values = y if isinstance(y, pd.Series) else pd.Series(np.asarray(y).squeeze())
-    if values.ndim != 1 or len(values) != len(frame):
+    values = target_values(y)
+    if len(values) != len(frame):
         raise ValueError(f"y must be one column with a value per row of X ({len(frame)}); "
-                         f"got shape {np.shape(y)}")
+                         f"got {len(values)} values")
     if name in frame.columns:
         raise ValueError(f"y's name {name!r} is already a column of X; rename y or drop "
                          "that column from X")
-    return frame.assign(**{name: values.to_numpy()}), from_array
+    return frame.assign(**{name: values}), from_array
 
 
 def validate_generation_data(X: Any, y: Any = None) -> Dataset:
@@ -143,17 +143,13 @@ class GenerationEvaluation:
     def _tstr(self, synthetic: pd.DataFrame, real: pd.DataFrame, column: pd.Series,
               seed: int) -> dict[str, float]:
         """``{"tstr_<measure>": score}``: the target predicted by a model fit on synthetic rows."""
-        from automl.generation import tstr_score
+        from automl.generation import tstr_measure, tstr_score
 
-        known = column.dropna()
         if self.target in self.categorical_columns:
             task = "classification"
         else:
-            task = infer_task(known.to_numpy(dtype=float))
-        if task == "regression":
-            measure = "r2"
-        else:
-            measure = "roc_auc" if real[self.target].dropna().nunique() == 2 else "accuracy"
+            task = infer_task(column.dropna().to_numpy(dtype=float))
+        measure = tstr_measure(task, real[self.target])
         value = tstr_score(synthetic, real, self.target, task, seed,
                            numeric_columns=self.numeric_columns,
                            categorical_columns=self.categorical_columns,

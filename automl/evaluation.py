@@ -185,6 +185,9 @@ def cross_validate(
                 prediction = predictor(estimator, X, train, valid)
         if not np.all(np.isfinite(prediction)):
             raise ValueError("the model predicted NaN or infinite values")
+        # score what is stored (float32): this also drops the last-bit noise of models
+        # that sum predictions in threads (forests), which would reorder near-ties
+        prediction = np.asarray(prediction, dtype=np.float32).astype(float)
         oof[valid] = prediction
         fold_scores.append(metric(None if y is None else y[valid], prediction))
     covered = np.unique(np.concatenate([valid for _, valid in splits]))

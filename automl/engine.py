@@ -9,7 +9,9 @@ is recorded with its error and the search goes on.
 Reproducibility whatever the parallelism: the strategy is told results in
 trial-number order and with a fixed lag (trial ``k`` is asked once trials
 ``0 .. k - lag`` are told, and only those), so with ``max_trials`` and a seed the
-same trials are proposed with one worker or several (up to ``lag``).
+same trials are proposed with one worker or several (up to ``lag``). Under a
+budget of seconds alone the strategy is also given a ``cost_budget`` (the
+seconds its workers have), so it may prefer cheaper trials while time is short.
 """
 
 from __future__ import annotations
@@ -177,8 +179,14 @@ class Search:
         self._finished: dict[int, TrialRecord] = {}
         for config in portfolio(self.specs):
             self.strategy.enqueue(config)
-        if self.records:
-            self.strategy.restore(self._history(self.records))
+        history = self._history(self.records)
+        if history:
+            self.strategy.restore(history)
+        if budget.max_trials is None and strategy.cost_budget is None:
+            # a budget of seconds: every worker's time may go to trials (a trial
+            # budget keeps cost out of the proposals, so seeded runs repeat)
+            strategy.cost_budget = (sum(obs.cost for _, obs in history)
+                                    + budget.time_budget * pool.slots)
 
     def _history(self, records: Iterable[TrialRecord]) -> list[tuple[Trial, Observation]]:
         history = []

@@ -223,6 +223,11 @@ def optimize(
         for (there is no per-trial limit). With neither ``n_trials`` nor
         ``timeout``, the search runs until the strategy has nothing left to
         propose (a grid is done), which for most strategies is never.
+        With ``timeout`` alone, the strategy's
+        :attr:`~search.Strategy.cost_budget` is set to the workers' seconds
+        (unless already set), so the Bayesian search may prefer cheaper
+        trials while much of the budget is left; proposals then depend on
+        measured durations and do not repeat exactly.
     n_jobs : int, default 1
         Trials run at once; above 1 (or -1 for every core), in loky worker
         processes.

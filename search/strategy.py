@@ -218,6 +218,13 @@ class Strategy(abc.ABC):
 
     """
 
+    cost_budget: float | None = None
+    """Seconds of trial cost (the sum of told :attr:`Observation.cost`) the caller
+    plans to spend, set when its budget is time rather than a number of trials.
+    A strategy may then weigh a proposal's expected gain against its predicted
+    cost. ``None`` (the default): proposals never depend on measured costs, so
+    a seeded run repeats exactly."""
+
     def __init__(self, space: Space, *, seed: int | None = None) -> None:
         if not isinstance(space, Space):
             raise TypeError(f"space must be a search.Space, got {type(space).__name__}")

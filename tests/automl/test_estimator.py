@@ -231,3 +231,21 @@ def test_no_ensemble_keeps_the_best_trial():
     assert list(model.final_.estimators) == [model.best_trial_.number]
     with pytest.raises(ValueError, match="ensemble must be 'greedy', 'stacking' or None"):
         AutoML(ensemble="bagging").fit(X, y)
+
+
+def test_time_budget_alone_gives_the_strategy_a_cost_budget():
+    from search import BayesianSearch
+
+    X, y = load_breast_cancer(return_X_y=True)
+    made = []
+
+    def factory(space, seed):
+        made.append(BayesianSearch(space, seed=seed))
+        return made[-1]
+
+    AutoML(time_budget=6, random_state=0, models=FAST, strategy=factory, n_jobs=1).fit(X, y)
+    AutoML(time_budget=600, max_trials=3, random_state=0, models=FAST, strategy=factory,
+           n_jobs=1).fit(X, y)
+    by_time, by_trials = made
+    assert 0 < by_time.cost_budget <= 6  # one worker's seconds
+    assert by_trials.cost_budget is None  # seeded trial budgets stay reproducible

@@ -337,3 +337,48 @@ def test_ask_with_200_observations_is_fast():
     [trial] = s.ask()
     assert time.perf_counter() - start < 5.0  # typically ~0.1 s; the bound only catches blow-ups
     assert space.validate(trial.config)
+
+
+# trial cost ------------------------------------------------------------------------
+COSTLY = Space([Float("x", 0.0, 1.0), Float("z", 0.0, 1.0)])
+
+
+def run_with_cost(strategy, n_trials):
+    """z alone sets the value; x alone sets the cost (1 to 55 seconds)."""
+    while len(strategy.history) < n_trials:
+        [trial] = strategy.ask()
+        x, z = trial.config["x"], trial.config["z"]
+        strategy.tell(trial, Observation(value=(z - 0.3) ** 2, cost=math.exp(4 * x)))
+    return strategy
+
+
+def model_based_x(strategy):
+    trials = [t for t, _ in strategy.history if t.number >= strategy.n_initial]
+    return np.array([t.config["x"] for t in trials])
+
+
+def test_cost_budget_steers_proposals_to_cheap_configurations():
+    plain = run_with_cost(BayesianSearch(COSTLY, seed=0, n_initial=6), 20)
+    aware = BayesianSearch(COSTLY, seed=0, n_initial=6)
+    aware.cost_budget = 1e9  # nothing spent yet, in effect: EI per second
+    run_with_cost(aware, 20)
+    assert np.median(model_based_x(aware)) < 0.1 < np.median(model_based_x(plain))
+    # the objective is still minimised
+    assert aware.best[1].value < 0.01
+
+
+def test_spent_cost_budget_gives_plain_proposals():
+    plain = run_with_cost(BayesianSearch(COSTLY, seed=1, n_initial=6), 12)
+    spent = BayesianSearch(COSTLY, seed=1, n_initial=6)
+    spent.cost_budget = 1.0  # the first trial spends it all: alpha is 0
+    run_with_cost(spent, 12)
+    assert [t.config for t, _ in spent.history] == [t.config for t, _ in plain.history]
+
+
+def test_cost_exponent_falls_from_one_to_zero():
+    from search._cost import cost_exponent
+
+    assert cost_exponent(0.0, 100.0) == 1.0
+    assert cost_exponent(25.0, 100.0) == pytest.approx(0.75)
+    assert cost_exponent(150.0, 100.0) == 0.0
+    assert cost_exponent(10.0, None) == 0.0

@@ -107,6 +107,14 @@ def test_timeout_is_respected():
     assert 1 <= len(result.trials) <= 0.25 / 0.02 + 1
 
 
+def test_timeout_alone_gives_the_strategy_a_cost_budget():
+    timed, counted = RandomSearch(plane(), seed=0), RandomSearch(plane(), seed=0)
+    optimize(quadratic, plane(), strategy=timed, timeout=0.2)
+    optimize(quadratic, plane(), strategy=counted, n_trials=3, timeout=5.0)
+    assert 0 < timed.cost_budget <= 0.2  # one worker's seconds
+    assert counted.cost_budget is None  # a trial budget keeps seeded runs repeatable
+
+
 def test_grid_runs_until_exhausted():
     space = Space([Categorical("a", ["x", "y"]), Int("n", 1, 3)])
     result = optimize(lambda c: c["n"], space, strategy="grid")

@@ -2,13 +2,14 @@
 
 Usage::
 
-    python benchmarks/tabular.py [--budget 60] [--repeats 3]
+    python benchmarks/tabular.py [--budget 60] [--repeats 3] [--first-seed 0]
         [--datasets breast_cancer,wine,iris,digits,diabetes,bank] [--no-flaml]
         [--out benchmarks/results/tabular-<date>.csv]
 
-For every data set and every repeat seed ``0 .. repeats-1`` the rows are split once
-(75/25, stratified for classification, shuffled; ``bank`` also gets 10% of the cells
-of every feature column blanked) and, one after the other on that split:
+For every data set and every seed ``first_seed .. first_seed + repeats - 1`` the rows
+are split once (75/25, stratified for classification, shuffled; ``bank`` also gets
+10% of the cells of every feature column blanked) and, one after the other on that
+split:
 
 - ``AutoML(time_budget=budget, random_state=seed)``, defaults otherwise;
 - a default ``HistGradientBoostingClassifier/Regressor`` with native categorical
@@ -229,8 +230,8 @@ def run_one(tool: str, split: tuple, task: str, run: Run) -> Run:
     return run
 
 
-def benchmark(names: list[str], budget: float, repeats: int, tools: list[str]) -> pd.DataFrame:
-    """Run every tool on every data set and repeat seed, one fit at a time.
+def benchmark(names: list[str], budget: float, seeds: range, tools: list[str]) -> pd.DataFrame:
+    """Run every tool on every data set and seed, one fit at a time.
 
     Returns
     -------
@@ -239,7 +240,7 @@ def benchmark(names: list[str], budget: float, repeats: int, tools: list[str]) -
     """
     runs = []
     for name in names:
-        for seed in range(repeats):
+        for seed in seeds:
             X, y, task = load_dataset(name, seed)
             stratify = None if task == "regression" else y
             split = train_test_split(X, y, test_size=0.25, shuffle=True,
@@ -353,7 +354,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--budget", type=float, default=60.0,
                         help="seconds per fit for AutoML and FLAML (default 60)")
     parser.add_argument("--repeats", type=int, default=3,
-                        help="splits per data set, seeds 0..repeats-1 (default 3)")
+                        help="splits per data set (default 3)")
+    parser.add_argument("--first-seed", type=int, default=0,
+                        help="seed of the first split (default 0)")
     parser.add_argument("--datasets", default=",".join(ALL_SETS),
                         help=f"comma-separated subset of {','.join(ALL_SETS)}")
     parser.add_argument("--no-flaml", action="store_true", help="skip FLAML")
@@ -376,7 +379,8 @@ def main(argv: list[str] | None = None) -> None:
         flaml_note = "FLAML: run"
     print(flaml_note, file=sys.stderr)
 
-    results = benchmark(names, args.budget, args.repeats, tools)
+    seeds = range(args.first_seed, args.first_seed + args.repeats)
+    results = benchmark(names, args.budget, seeds, tools)
     out = args.out or ROOT / "benchmarks" / "results" / \
         f"tabular-{datetime.date.today().isoformat()}.csv"
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -182,11 +182,8 @@ class Search:
         history = self._history(self.records)
         if history:
             self.strategy.restore(history)
-        if budget.max_trials is None and strategy.cost_budget is None:
-            # a budget of seconds: every worker's time may go to trials (a trial
-            # budget keeps cost out of the proposals, so seeded runs repeat)
-            strategy.cost_budget = (sum(obs.cost for _, obs in history)
-                                    + budget.time_budget * pool.slots)
+        if budget.max_trials is None:  # a budget of seconds alone
+            strategy.plan_time(budget.time_budget, pool.slots)
 
     def _history(self, records: Iterable[TrialRecord]) -> list[tuple[Trial, Observation]]:
         history = []

@@ -165,11 +165,8 @@ class _Runner:
 
     def run(self) -> list[StoredTrial]:
         slots = _effective_n_jobs(self.n_jobs)
-        if self.n_trials is None and self.deadline is not None and \
-                self.strategy.cost_budget is None:
-            # a budget of seconds alone: the workers' time may be weighed against gain
-            spent = sum(obs.cost for _, obs in self.strategy.history)
-            self.strategy.cost_budget = spent + (self.deadline - time.monotonic()) * slots
+        if self.n_trials is None and self.deadline is not None:  # seconds alone
+            self.strategy.plan_time(self.deadline - time.monotonic(), slots)
         pool: _InlinePool | _ProcessPool = _InlinePool() if slots == 1 else _ProcessPool(slots)
         lag = pool.slots
         ok = False

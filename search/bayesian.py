@@ -23,7 +23,7 @@ from search._proposals import (
     transform_targets,
 )
 from search.space import Space, config_key
-from search.strategy import Strategy
+from search.strategy import Observation, Strategy, Trial
 
 __all__ = ["BayesianSearch"]
 
@@ -297,7 +297,7 @@ class BayesianSearch(Strategy):
 
     def _data(self) -> tuple[tuple[int, ...], np.ndarray, np.ndarray, np.ndarray] | None:
         """Told trials in number order: numbers, codes, activity, imputed targets."""
-        pairs = sorted(self._history, key=lambda pair: pair[0].number)
+        pairs = self._told_in_order()
         values = []
         for trial, obs in pairs:
             if len(obs.objectives) > 1:
@@ -314,6 +314,10 @@ class BayesianSearch(Strategy):
         y[~finite] = worst + 0.1 * (worst - best)  # a little worse than the worst success
         codes, active = self._encoder.encode([trial.config for trial, _ in pairs])
         return tuple(trial.number for trial, _ in pairs), codes, active, transform_targets(y)
+
+    def _told_in_order(self) -> list[tuple[Trial, Observation]]:
+        """The told trials and observations in trial-number order (the surrogates' rows)."""
+        return sorted(self._history, key=lambda pair: pair[0].number)
 
     def _features(self, codes: np.ndarray, active: np.ndarray) -> np.ndarray:
         if self.surrogate_kind == "forest":
@@ -407,7 +411,7 @@ class BayesianSearch(Strategy):
         self, codes: np.ndarray, active: np.ndarray
     ) -> tuple[LogCostModel | None, float]:
         """The log-cost surrogate and its weight, or ``(None, 0.0)`` when cost is ignored."""
-        pairs = sorted(self._history, key=lambda pair: pair[0].number)
+        pairs = self._told_in_order()  # the rows of codes and active
         costs = np.array([obs.cost for _, obs in pairs], dtype=float)
         alpha = cost_exponent(float(costs.sum()), self.cost_budget)
         if alpha == 0.0:

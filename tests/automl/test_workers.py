@@ -106,9 +106,6 @@ def test_unknown_backend_is_refused():
         AutoML(backend="spark").fit(*load_breast_cancer(return_X_y=True))
 
 
-_ = dataclasses
-
-
 class LimitReporter(ClassifierMixin, BaseEstimator):
     """Fails with the fit time limit its context gave it, so the record shows it."""
 

@@ -208,3 +208,14 @@ def test_strategy_pickles_with_its_state():
     assert "seed=1" in repr(clone)
     assert clone.ask(2) == s.ask(2)
     assert clone.ask(1)[0].config == {"x": 4}
+
+
+def test_plan_time_counts_the_cost_already_told_and_keeps_a_set_budget():
+    s = Counter(SPACE, seed=0)
+    assert s.cost_budget is None
+    [trial] = s.ask()
+    s.tell(trial, Observation(value=1.0, cost=3.0))
+    s.plan_time(10.0, workers=2)
+    assert s.cost_budget == 23.0  # 3 s told + 10 s of each of 2 workers
+    s.plan_time(100.0)
+    assert s.cost_budget == 23.0

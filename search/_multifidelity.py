@@ -295,6 +295,7 @@ class _MultiFidelity(Strategy):
             for _, _, config in slots[i:j]:
                 if config is not None:
                     self._base.enqueue(config)
+            self._share_cost_budget()
             base_trials = self._base.ask(j - i)
             for base_trial in base_trials:
                 number = self.n_asked + len(out)
@@ -320,6 +321,22 @@ class _MultiFidelity(Strategy):
             self._base.tell(info.base_trial, self._for_base(trial, observation))
 
     # internals ------------------------------------------------------------------
+    def _share_cost_budget(self) -> None:
+        """Give the base the cost budget that leaves it the share left of this one.
+
+        The base is told only the trials of new configurations, not the
+        promotions, so its budget is scaled by its part of the cost spent:
+        both then see the same share of the budget left.
+        """
+        if self.cost_budget is None:
+            return
+        spent = sum(obs.cost for _, obs in self._history)
+        base_spent = sum(obs.cost for _, obs in self._base.history)
+        if spent > 0 and base_spent > 0:
+            self._base.cost_budget = self.cost_budget * base_spent / spent
+        else:
+            self._base.cost_budget = self.cost_budget
+
     def _rung_index(self, fidelity: float | None, number: int) -> int:
         if fidelity is not None:
             for index, rung in enumerate(self.rungs):

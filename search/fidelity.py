@@ -26,7 +26,11 @@ after one epoch, a forest of ten trees), and make sure the rungs map to
 *different* budgets once rounded. A promotion is a new trial: the caller
 evaluates the configuration again at the higher fidelity (reusing a
 checkpoint if it keeps one is the caller's business). Report the seconds
-spent in :attr:`Observation.cost` so budgets can be accounted for.
+spent in :attr:`Observation.cost` so budgets can be accounted for: with a
+:attr:`~search.Strategy.cost_budget` (set by a caller whose budget is time),
+the base strategy is handed a budget scaled by its part of the cost spent,
+since it is told its own trials but not the promotions, so it sees the same
+share of the budget left as the whole search.
 
 Rungs and promotions
 --------------------

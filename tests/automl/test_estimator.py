@@ -246,6 +246,9 @@ def test_time_budget_alone_gives_the_strategy_a_cost_budget():
     AutoML(time_budget=6, random_state=0, models=FAST, strategy=factory, n_jobs=1).fit(X, y)
     AutoML(time_budget=600, max_trials=3, random_state=0, models=FAST, strategy=factory,
            n_jobs=1).fit(X, y)
-    by_time, by_trials = made
+    AutoML(time_budget=6, random_state=0, models=FAST, strategy=factory, n_jobs=1,
+           early_stopping=True).fit(X, y)
+    by_time, by_trials, halving_base = made
     assert 0 < by_time.cost_budget <= 6  # one worker's seconds
     assert by_trials.cost_budget is None  # seeded trial budgets stay reproducible
+    assert 0 < halving_base.cost_budget <= 6  # the base of successive halving gets its share

@@ -175,6 +175,30 @@ def test_base_is_told_lowest_rung_results_only():
     assert {o.fidelity for _, o in base_history} == {sh.rungs[0]}
 
 
+def test_base_sees_the_same_share_of_the_cost_budget_left():
+    sh = SuccessiveHalving(line(), seed=5, base=BayesianSearch)
+    sh.plan_time(40.0)
+    assert sh.cost_budget == 40.0
+    checked = 0
+    for _ in range(30):
+        [trial] = sh.ask()
+        spent = sum(o.cost for _, o in sh.history)
+        base_spent = sum(o.cost for _, o in sh.base_strategy.history)
+        if trial.fidelity == sh.rungs[0] and base_spent < spent:  # new config, after promotions
+            assert base_spent / sh.base_strategy.cost_budget == pytest.approx(spent / 40.0)
+            checked += 1
+        sh.tell(trial, Observation(value=trial.config["x"], cost=trial.fidelity))
+    assert checked >= 5
+
+
+def test_no_cost_budget_leaves_the_base_without_one():
+    sh = SuccessiveHalving(line(), seed=5, base=BayesianSearch)
+    for _ in range(15):
+        [trial] = sh.ask()
+        sh.tell(trial, Observation(value=trial.config["x"], cost=trial.fidelity))
+    assert sh.base_strategy.cost_budget is None
+
+
 def test_enqueued_configs_come_first_at_the_lowest_rung():
     sh = SuccessiveHalving(line(), seed=6)
     tell_all(sh, sh.ask(9))

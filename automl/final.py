@@ -10,6 +10,7 @@ trial's.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 import warnings
@@ -139,15 +140,35 @@ def ensemble_pool(candidates: Sequence[TrialRecord], top: int = POOL_TOP,
 
     The ``top`` best trials overall plus the ``per_model`` best of every model
     family: near-copies of one strong configuration add little, other families
-    add the diversity an ensemble feeds on.
+    add the diversity an ensemble feeds on. Trials whose out-of-fold
+    predictions are identical to a better one's (the same model, reached
+    through parameters that differ only where the model rounds them, such as
+    a forest's feature fraction) are left out, so they do not take the places
+    of other models.
     """
-    chosen: dict[int, TrialRecord] = {r.number: r for r in candidates[:top]}
+    distinct = _distinct_predictions(candidates)
+    chosen: dict[int, TrialRecord] = {r.number: r for r in distinct[:top]}
     counts: dict[str, int] = {}
-    for record in candidates:
+    for record in distinct:
         if counts.get(record.model, 0) < per_model:
             chosen.setdefault(record.number, record)
             counts[record.model] = counts.get(record.model, 0) + 1
-    return [r for r in candidates if r.number in chosen]
+    return [r for r in distinct if r.number in chosen]
+
+
+def _distinct_predictions(candidates: Sequence[TrialRecord]) -> list[TrialRecord]:
+    """The candidates minus those whose out-of-fold predictions repeat an earlier one's."""
+    seen: set[bytes] = set()
+    out = []
+    for record in candidates:
+        if record.oof is not None:
+            oof = np.ascontiguousarray(record.oof)
+            key = hashlib.sha1(oof.tobytes() + str(oof.shape).encode()).digest()
+            if key in seen:
+                continue
+            seen.add(key)
+        out.append(record)
+    return out
 
 
 def build_final(

@@ -322,7 +322,7 @@ class _MultiFidelity(Strategy):
 
     # internals ------------------------------------------------------------------
     def _share_cost_budget(self) -> None:
-        """Give the base the cost budget that leaves it the share left of this one.
+        """Set the base's cost budget so that it sees the share of this one left.
 
         The base is told only the trials of new configurations, not the
         promotions, so its budget is scaled by its part of the cost spent:

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
@@ -35,10 +35,6 @@ logger = logging.getLogger(__name__)
 
 MODEL_KEY = "model"
 """Name of the root categorical parameter of the joined space."""
-
-SAME_MODEL_AS = "same_model_as"
-"""Leaderboard column of a trial that reused the result of an earlier trial, whose
-configuration built the same model (``model_key`` of :class:`Search`)."""
 
 FAILURES_BEFORE_GIVING_UP = 50
 """A search whose first this-many trials all failed stops (fit then reports their
@@ -158,12 +154,6 @@ class Search:
         (for the final refit).
     on_trial : callable, optional
         Called with each finished ``TrialRecord`` and the search.
-    model_key : callable, optional
-        ``model_key(model, params)``: a key equal for configurations that
-        build the same model (``None``: unknown). A proposed configuration
-        whose key matches a successful trial's at the same fidelity is not
-        run: its record copies that trial's result (duration included, the
-        model's cost) and names it in the ``same_model_as`` extra.
     """
 
     def __init__(
@@ -177,11 +167,8 @@ class Search:
         loaded: Sequence[TrialRecord] = (),
         reserve: Callable[[Sequence[TrialRecord]], float] | None = None,
         on_trial: Callable[[TrialRecord, Search], None] | None = None,
-        model_key: Callable[[str, Mapping[str, Any]], Hashable | None] | None = None,
     ) -> None:
         self.specs, self.strategy, self.metric = dict(specs), strategy, metric
-        self.model_key = model_key
-        self._keys: dict[int, Hashable | None] = {}
         self.pool, self.budget, self.store = pool, budget, store
         self.reserve = reserve or (lambda records: 0.0)
         self.on_trial = on_trial
@@ -238,34 +225,12 @@ class Search:
 
     def _submit(self, trial: Trial) -> None:
         model, params = Space.branch(trial.config, MODEL_KEY)
-        self._asked[trial.number] = trial
-        twin = self._twin(model, params, trial.fidelity)
-        if twin is not None:  # the same model: its result, without fitting it again
-            self._finish(replace(twin, number=trial.number, params=dict(params),
-                                 extras={**twin.extras, SAME_MODEL_AS: float(twin.number)}))
-            return
         limit = (self.deadline - time.monotonic()) / (1.0 + self.budget.refit_share)
         if self.budget.trial_time_limit is not None:
             limit = min(limit, self.budget.trial_time_limit)
+        self._asked[trial.number] = trial
         self.pool.submit(TrialJob(trial.number, model, dict(params), max(limit, 0.0),
                                   trial.fidelity))
-
-    def _twin(self, model: str, params: Mapping[str, Any],
-              fidelity: float | None) -> TrialRecord | None:
-        """A successful trial at this fidelity whose configuration built the same model."""
-        if self.model_key is None:
-            return None
-        key = self.model_key(model, params)
-        if key is None:
-            return None
-        for record in self.records:
-            if record.status != "ok" or record.model != model or record.fidelity != fidelity:
-                continue
-            if record.number not in self._keys:
-                self._keys[record.number] = self.model_key(record.model, record.params)
-            if self._keys[record.number] == key:
-                return record
-        return None
 
     def _finish(self, record: TrialRecord) -> None:
         asked_as = record.number

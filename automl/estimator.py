@@ -42,7 +42,6 @@ from automl.synthesis import (
     target_name,
     validate_generation_data,
 )
-from automl.twins import model_keys
 from automl.workers import TrialData, fit_time_limit, make_pool, threads_per_trial
 
 logger = logging.getLogger(__name__)
@@ -258,7 +257,7 @@ class AutoML(RecommenderMixin, GeneratorMixin, BaseEstimator):
                        refit_share=REFIT_MARGIN / len(splits)), store=store,
                 loaded=loaded,
                 reserve=FinalReserve(metric, data.y, self._ensemble_size(data)),
-                on_trial=progress, model_key=model_keys(specs, ctx),
+                on_trial=progress,
             )
             records = search.run()
         finally:

@@ -123,16 +123,9 @@ def _build_ridge(config: Mapping[str, Any], ctx: Context) -> ThreadLimited:
 
 
 def _feature_fraction(exponent: float, n_features: int) -> float:
-    """Fraction of columns per split for ``p ** exponent`` of ``p`` features.
-
-    scikit-learn uses ``max(1, int(fraction * p))`` columns. The fraction
-    returned is the same for every exponent that gives the same number of
-    columns (half a column above it, against rounding), so configurations
-    that build the same forest also have the same parameters.
-    """
+    """Fraction of columns per split for ``p ** exponent`` of ``p`` features."""
     p = max(int(n_features), 1)
-    columns = max(1, min(p, int(p ** float(exponent) + 1e-9)))
-    return 1.0 if columns == p else (columns + 0.5) / p
+    return float(min(1.0, max(p ** (float(exponent) - 1.0), 1e-9)))
 
 
 # [Probst2019] (ranger): mtry, sample.fraction, replace and min.node.size are the

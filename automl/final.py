@@ -122,7 +122,9 @@ class FinalReserve:
         for record in candidates:
             family_best.setdefault(record.model, record)
         refits = sum(refit_seconds(r) for r in family_best.values())
-        pool = len(ensemble_pool(candidates))
+        # copies are counted too (an upper bound): the deadline is checked before
+        # every trial, and finding them would hash every trial's predictions each time
+        pool = len(_top_and_per_model(candidates, POOL_TOP, POOL_PER_MODEL))
         return refits + pool * self.ensemble_size * self._time_metric(candidates[0])
 
     def _time_metric(self, record: TrialRecord) -> float:
@@ -146,14 +148,19 @@ def ensemble_pool(candidates: Sequence[TrialRecord], top: int = POOL_TOP,
     a forest's feature fraction) are left out, so they do not take the places
     of other models.
     """
-    distinct = _distinct_predictions(candidates)
-    chosen: dict[int, TrialRecord] = {r.number: r for r in distinct[:top]}
+    return _top_and_per_model(_distinct_predictions(candidates), top, per_model)
+
+
+def _top_and_per_model(candidates: Sequence[TrialRecord], top: int,
+                       per_model: int) -> list[TrialRecord]:
+    """The ``top`` best candidates plus the ``per_model`` best of each family, best first."""
+    chosen: dict[int, TrialRecord] = {r.number: r for r in candidates[:top]}
     counts: dict[str, int] = {}
-    for record in distinct:
+    for record in candidates:
         if counts.get(record.model, 0) < per_model:
             chosen.setdefault(record.number, record)
             counts[record.model] = counts.get(record.model, 0) + 1
-    return [r for r in distinct if r.number in chosen]
+    return [r for r in candidates if r.number in chosen]
 
 
 def _distinct_predictions(candidates: Sequence[TrialRecord]) -> list[TrialRecord]:

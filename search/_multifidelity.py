@@ -330,8 +330,7 @@ class _MultiFidelity(Strategy):
         """
         if self.cost_budget is None:
             return
-        spent = sum(obs.cost for _, obs in self._history)
-        base_spent = sum(obs.cost for _, obs in self._base.history)
+        spent, base_spent = self.cost_spent, self._base.cost_spent
         if spent > 0 and base_spent > 0:
             self._base.cost_budget = self.cost_budget * base_spent / spent
         else:

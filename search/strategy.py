@@ -239,16 +239,20 @@ class Strategy(abc.ABC):
         self._queue: list[dict[str, Any]] = []
         self._seen: set[Hashable] = set()
 
+    @property
+    def cost_spent(self) -> float:
+        """Seconds of trial cost told so far (the sum of :attr:`Observation.cost`)."""
+        return float(sum(obs.cost for _, obs in self._history))
+
     def plan_time(self, seconds: float, workers: int = 1) -> None:
         """Set :attr:`cost_budget` for a budget of seconds, unless already set.
 
-        The budget is the cost already told plus ``seconds`` of each worker.
+        The budget is :attr:`cost_spent` plus ``seconds`` of each worker.
         Callers whose budget is a number of trials do not call this, so their
         seeded runs repeat exactly.
         """
         if self.cost_budget is None:
-            spent = sum(obs.cost for _, obs in self._history)
-            self.cost_budget = spent + max(seconds, 0.0) * workers
+            self.cost_budget = self.cost_spent + max(seconds, 0.0) * workers
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(<space of {len(self.space)} params>, seed={self.seed})"

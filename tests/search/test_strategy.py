@@ -215,6 +215,7 @@ def test_plan_time_counts_the_cost_already_told_and_keeps_a_set_budget():
     assert s.cost_budget is None
     [trial] = s.ask()
     s.tell(trial, Observation(value=1.0, cost=3.0))
+    assert s.cost_spent == 3.0
     s.plan_time(10.0, workers=2)
     assert s.cost_budget == 23.0  # 3 s told + 10 s of each of 2 workers
     s.plan_time(100.0)

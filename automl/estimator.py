@@ -25,7 +25,7 @@ from automl.data import (
 )
 from automl.engine import Budget, Search, add_ensemble_row, join_spaces, leaderboard
 from automl.evaluation import evaluator_for, make_splits
-from automl.final import REFIT_MARGIN, FinalReserve, build_final, ranked
+from automl.final import REFIT_MARGIN, RESERVE_SHARE, FinalReserve, build_final, ranked
 from automl.interactions import validate_interactions
 from automl.metrics import DEFAULT_METRICS, Metric
 from automl.params import check_search_params
@@ -256,7 +256,8 @@ class AutoML(RecommenderMixin, GeneratorMixin, BaseEstimator):
                 Budget(remaining, self.max_trials, trial_limit,
                        refit_share=REFIT_MARGIN / len(splits)), store=store,
                 loaded=loaded,
-                reserve=FinalReserve(metric, data.y, self._ensemble_size(data)),
+                reserve=FinalReserve(metric, data.y, self._ensemble_size(data),
+                                      ceiling=RESERVE_SHARE * float(self.time_budget)),
                 on_trial=progress,
             )
             records = search.run()

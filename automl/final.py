@@ -32,6 +32,10 @@ logger = logging.getLogger(__name__)
 REFIT_MARGIN = 1.5
 """Refitting on all rows is budgeted at this multiple of one fold's fit time."""
 
+RESERVE_SHARE = 0.25
+"""The optional refits of other families' best trials may reserve up to this share
+of the time budget (see :class:`FinalReserve`)."""
+
 POOL_TOP = 10
 POOL_PER_MODEL = 3
 
@@ -93,9 +97,13 @@ def ranked(records: Sequence[TrialRecord], metric: Metric) -> list[TrialRecord]:
 class FinalReserve:
     """Seconds to keep free at the end of the search for building the final model.
 
-    The refits of the best trial and of the best trial of every other model
-    family (the likely ensemble members), plus the greedy selection itself,
-    estimated from one timed metric call.
+    The refit of the best trial and the greedy selection (estimated from one
+    timed metric call) are always kept. The refits of the best trial of every
+    other model family (the likely ensemble members) are kept up to
+    ``ceiling`` in all: a member that cannot be refitted in time is dropped
+    from the ensemble, while a reserve for a slow family that selection
+    would not pick anyway (a weak network on a large table) can take half of
+    a short budget from the search.
 
     Parameters
     ----------
@@ -105,10 +113,14 @@ class FinalReserve:
         Encoded training target.
     ensemble_size : int
         Greedy selection steps (0: no ensemble).
+    ceiling : float, default=inf
+        Seconds the optional refits may bring the reserve up to.
     """
 
-    def __init__(self, metric: Metric, y: np.ndarray, ensemble_size: int) -> None:
+    def __init__(self, metric: Metric, y: np.ndarray, ensemble_size: int,
+                 ceiling: float = float("inf")) -> None:
         self.metric, self.y, self.ensemble_size = metric, y, ensemble_size
+        self.ceiling = ceiling
         self._metric_seconds: float | None = None
 
     def __call__(self, records: Sequence[TrialRecord]) -> float:
@@ -116,22 +128,34 @@ class FinalReserve:
         candidates = ranked(records, self.metric)
         if not candidates:
             return 0.0
+        required = refit_seconds(candidates[0])
         if self.ensemble_size == 0:
-            return refit_seconds(candidates[0])
-        family_best: dict[str, TrialRecord] = {}
-        for record in candidates:
-            family_best.setdefault(record.model, record)
-        refits = sum(refit_seconds(r) for r in family_best.values())
+            return required
         # copies are counted too (an upper bound): the deadline is checked before
         # every trial, and finding them would hash every trial's predictions each time
         pool = len(_top_and_per_model(candidates, POOL_TOP, POOL_PER_MODEL))
-        return refits + pool * self.ensemble_size * self._time_metric(candidates[0])
+        required += pool * self.ensemble_size * self._time_metric(candidates[0])
+        family_best: dict[str, TrialRecord] = {}
+        for record in candidates[1:]:
+            if record.model != candidates[0].model:
+                family_best.setdefault(record.model, record)
+        optional = sum(refit_seconds(r) for r in family_best.values())
+        return max(required, min(required + optional, self.ceiling))
 
     def _time_metric(self, record: TrialRecord) -> float:
+        """Seconds of one metric call on the out-of-fold predictions, measured once.
+
+        The first call is not timed: it pays one-off costs (a metric's lazy
+        imports, for one, 0.7 s for ``roc_auc``) that the thousands of calls
+        of greedy selection do not, and timing it made the reserve several
+        times too large on big tables.
+        """
         if self._metric_seconds is None:
             rows = np.all(np.isfinite(record.oof.reshape(len(self.y), -1)), axis=1)
+            y, prediction = self.y[rows], record.oof[rows].astype(float)
+            self.metric(y, prediction)
             started = time.perf_counter()
-            self.metric(self.y[rows], record.oof[rows].astype(float))
+            self.metric(y, prediction)
             self._metric_seconds = time.perf_counter() - started
         return self._metric_seconds
 

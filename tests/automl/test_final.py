@@ -1,8 +1,11 @@
-"""The pool of trials a final ensemble is selected from."""
+"""The pool of trials a final ensemble is selected from, and the time kept for it."""
+
+import time
 
 import numpy as np
 
-from automl.final import ensemble_pool
+from automl.final import FinalReserve, ensemble_pool, refit_seconds
+from automl.metrics import Metric
 from automl.records import TrialRecord
 
 
@@ -29,3 +32,41 @@ def test_pool_keeps_every_distinct_trial_it_has_room_for():
     rng = np.random.default_rng(1)
     candidates = [record(i, "knn", 1.0 - i / 10, rng.random(8)) for i in range(5)]
     assert [r.number for r in ensemble_pool(candidates, top=3, per_model=0)] == [0, 1, 2]
+
+
+def timed(number, model, score, seconds, oof):
+    return TrialRecord(number, model, {"n": number}, "ok", score=score, oof=np.asarray(oof),
+                       fold_scores=[score] * 5, duration=seconds)
+
+
+def rmse_metric(first_call_seconds=0.0):
+    calls = []
+
+    def rmse(y, prediction):
+        if not calls and first_call_seconds:
+            time.sleep(first_call_seconds)  # a one-off cost such as a lazy import
+        calls.append(1)
+        return float(np.sqrt(np.mean((y - prediction) ** 2)))
+
+    return Metric("rmse", rmse, False, frozenset({"regression"}))
+
+
+def test_reserve_keeps_the_best_refit_and_caps_the_other_families_at_the_ceiling():
+    y = np.linspace(0.0, 1.0, 50)
+    fast_best = timed(0, "hist_gradient_boosting", 0.1, 5.0, y)
+    slow_weak = timed(1, "mlp", 0.4, 200.0, y[::-1])
+    uncapped = FinalReserve(rmse_metric(), y, ensemble_size=50)([fast_best, slow_weak])
+    capped = FinalReserve(rmse_metric(), y, ensemble_size=50, ceiling=10.0)
+    assert uncapped > refit_seconds(slow_weak)  # the weak network's refit counted in full
+    assert capped([fast_best, slow_weak]) == 10.0
+    slow_best = timed(2, "mlp", 0.05, 200.0, y[::-1])
+    # the best trial's refit is kept whatever the ceiling
+    assert capped([fast_best, slow_best]) >= refit_seconds(slow_best)
+
+
+def test_reserve_does_not_time_a_metrics_first_call():
+    y = np.linspace(0.0, 1.0, 50)
+    records = [timed(0, "knn", 0.1, 0.0, y), timed(1, "lasso", 0.2, 0.0, y[::-1])]
+    reserve = FinalReserve(rmse_metric(first_call_seconds=0.5), y, ensemble_size=50)
+    # 2 pool members x 50 steps: timed on the first call, 50 s would be kept
+    assert reserve(records) < 5.0

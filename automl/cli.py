@@ -12,8 +12,10 @@ DEMO_DATASETS = ("breast_cancer", "wine", "iris", "digits", "diabetes")
 
 
 def _add_search_options(parser: argparse.ArgumentParser, default_budget: float) -> None:
-    parser.add_argument("--time-budget", type=float, default=default_budget,
-                        help="seconds for the whole fit (default: %(default)s)")
+    parser.add_argument("--time-budget", type=float, default=None,
+                        help=f"seconds for the whole fit (default: {default_budget:g}, "
+                             "none with --max-trials)")
+    parser.set_defaults(default_budget=default_budget)
     parser.add_argument("--max-trials", type=int, default=None, help="stop after N trials")
     parser.add_argument("--task", default=None,
                         help="binary, multiclass, classification, regression (inferred), "
@@ -41,11 +43,26 @@ def _cv(value: str) -> int | float | str:
     return int(number) if number.is_integer() and number >= 2 else number
 
 
+def _time_budget(args: argparse.Namespace) -> float | None:
+    """``--time-budget``, else the command's default unless ``--max-trials`` bounds the fit."""
+    if args.time_budget is not None or args.max_trials is not None:
+        return args.time_budget
+    return args.default_budget
+
+
+def _describe_budget(args: argparse.Namespace) -> str:
+    seconds = _time_budget(args)
+    trials = "" if args.max_trials is None else f"{args.max_trials} trials"
+    if seconds is None:
+        return trials
+    return f"{seconds:g}s" + (f", {trials}" if trials else "")
+
+
 def _make_automl(args: argparse.Namespace):  # noqa: ANN202 - AutoML is imported lazily
     from automl import AutoML
 
     return AutoML(
-        time_budget=args.time_budget, max_trials=args.max_trials, task=args.task,
+        time_budget=_time_budget(args), max_trials=args.max_trials, task=args.task,
         modality=args.modality, metric=args.metric,
         models=args.models.split(",") if args.models else None,
         strategy=args.strategy, cv=_cv(args.cv), random_state=args.seed,
@@ -71,7 +88,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     X_train, X_test, y_train, y_test = train_test_split(
         X, y, test_size=0.25, random_state=args.seed, stratify=None if regression else y)
     print(f"demo: {args.dataset} ({len(X_train)} training rows, {X.shape[1]} columns), "
-          f"budget {args.time_budget:g}s", file=sys.stderr)
+          f"budget {_describe_budget(args)}", file=sys.stderr)
     model = _make_automl(args).fit(X_train, y_train)
     print("\nLeaderboard (cross-validated on the training rows):")
     _print_leaderboard(model.leaderboard())

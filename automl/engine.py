@@ -87,7 +87,7 @@ class Budget:
     Attributes
     ----------
     time_budget : float
-        Seconds the search may run.
+        Seconds the search may run (``math.inf``: no time limit).
     max_trials : int or None
         Stop once this many trials exist (loaded ones included).
     trial_time_limit : float or None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import sys
 import time
 import warnings
@@ -44,18 +45,25 @@ from automl.synthesis import (
 )
 from automl.workers import TrialData, fit_time_limit, make_pool, threads_per_trial
 
+DEFAULT_TIME_BUDGET = 60.0
+"""Seconds of a fit that sets neither ``time_budget`` nor ``max_trials``."""
+
 logger = logging.getLogger(__name__)
+
 
 class AutoML(RecommenderMixin, GeneratorMixin, BaseEstimator):
     """Search models and hyperparameters for a table, then refit the best.
 
     Parameters
     ----------
-    time_budget : float, default=60
-        Seconds for the whole ``fit``, the final refit included.
+    time_budget : float, optional
+        Seconds for the whole ``fit``, the final refit included. When None:
+        60 s, or no time limit at all when ``max_trials`` is set.
     max_trials : int, optional
-        Stop after this many trials (with ``random_state`` fixed, the
-        leaderboard is then reproducible).
+        Stop after this many trials. With ``random_state`` fixed and no time
+        limit (``time_budget`` left None), the leaderboard is reproducible:
+        a time limit can stop a network's training at an epoch that depends
+        on the machine's load.
     task : {"binary", "multiclass", "classification", "regression", "recommendation"}, optional
         Inferred from ``y`` when None. ``"recommendation"``: ``X`` holds
         user-item interactions (see ``automl.interactions``) and ``y`` their
@@ -94,7 +102,7 @@ class AutoML(RecommenderMixin, GeneratorMixin, BaseEstimator):
         use their own splits (per user; a 30% holdout).
     trial_time_limit : float, optional
         Seconds after which a trial starts no new fold; ``time_budget / 3``
-        when None.
+        when None (no limit when there is no time budget).
     n_jobs : int, default=1
         Trials run at once (-1: one per core); each trial gets
         ``cpu_count // n_jobs`` threads.
@@ -148,7 +156,7 @@ class AutoML(RecommenderMixin, GeneratorMixin, BaseEstimator):
 
     def __init__(
         self,
-        time_budget: float = 60.0,
+        time_budget: float | None = None,
         max_trials: int | None = None,
         task: str | None = None,
         modality: str | None = None,
@@ -237,27 +245,29 @@ class AutoML(RecommenderMixin, GeneratorMixin, BaseEstimator):
             store.close()
             raise
 
+        budget = self._budget_seconds()
         trial_limit = self.trial_time_limit
-        if trial_limit is None:
-            trial_limit = float(self.time_budget) / 3
-        # each fold's fit may use its share of the trial's limit, less a margin for
-        # predicting and scoring, so that epoch-trained models stop instead of dying
-        ctx = replace(ctx, time_limit=fit_time_limit(trial_limit, len(splits)))
-        progress = ProgressPrinter(metric, self.time_budget, stream=sys.stderr,
+        if trial_limit is None and math.isfinite(budget):
+            trial_limit = budget / 3
+        if trial_limit is not None:
+            # each fold's fit may use its share of the trial's limit, less a margin for
+            # predicting and scoring, so that epoch-trained models stop instead of dying
+            ctx = replace(ctx, time_limit=fit_time_limit(trial_limit, len(splits)))
+        progress = ProgressPrinter(metric, budget, stream=sys.stderr,
                                    verbose=self.verbose) if self.verbose else None
         pool = None
         try:
             loaded = store.load()
             pool = make_pool(TrialData(data.X, data.y, splits, metric, ctx, specs,
                                        evaluator_for(ctx)), self.n_jobs, self.backend)
-            remaining = float(self.time_budget) - (time.monotonic() - started)
+            remaining = budget - (time.monotonic() - started)
             search = Search(
                 specs, strategy, metric, pool,
                 Budget(remaining, self.max_trials, trial_limit,
                        refit_share=REFIT_MARGIN / len(splits)), store=store,
                 loaded=loaded,
                 reserve=FinalReserve(metric, data.y, self._ensemble_size(data),
-                                      ceiling=RESERVE_SHARE * float(self.time_budget)),
+                                      ceiling=RESERVE_SHARE * budget),
                 on_trial=progress,
             )
             records = search.run()
@@ -266,7 +276,7 @@ class AutoML(RecommenderMixin, GeneratorMixin, BaseEstimator):
                 pool.close()
             store.close()
         self._finish(data, ctx, specs, metric, records,
-                     deadline=started + float(self.time_budget))
+                     deadline=started + budget)
         if data.task == "generation":
             self.column_dtypes_ = column_dtypes(X, y)
         if progress is not None:
@@ -304,6 +314,12 @@ class AutoML(RecommenderMixin, GeneratorMixin, BaseEstimator):
         if self.task == "generation":
             return validate_generation_data(X, y)
         return validate_training_data(X, y, self.task, self.modality)
+
+    def _budget_seconds(self) -> float:
+        """The time budget in seconds: ``inf`` for a budget of trials alone."""
+        if self.time_budget is not None:
+            return float(self.time_budget)
+        return math.inf if self.max_trials is not None else DEFAULT_TIME_BUDGET
 
     def _ensemble_size(self, data: Dataset) -> int:
         # ranks of implicit feedback and scores on different scales do not average

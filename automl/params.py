@@ -10,10 +10,10 @@ import numpy as np
 def check_search_params(model: Any) -> None:
     """Raise a ``ValueError`` naming the first invalid ``AutoML`` argument and its fix."""
     budget = model.time_budget
-    if isinstance(budget, bool) or not isinstance(budget, int | float) \
-            or not np.isfinite(budget) or budget <= 0:
+    if budget is not None and (isinstance(budget, bool) or not isinstance(budget, int | float)
+                               or not np.isfinite(budget) or budget <= 0):
         raise ValueError(
-            f"time_budget must be a positive number of seconds, got {budget!r}; "
+            f"time_budget must be a positive number of seconds or None, got {budget!r}; "
             "e.g. time_budget=60"
         )
     if model.max_trials is not None and (

@@ -8,6 +8,7 @@ standard ``logging`` module (logger names under ``automl``).
 
 from __future__ import annotations
 
+import math
 import time
 from typing import Any, TextIO
 
@@ -22,7 +23,7 @@ class ProgressPrinter:
     metric : Metric
         The search metric, for its name and direction.
     time_budget : float
-        Seconds of the whole fit, to show the time left.
+        Seconds of the whole fit, to show the time left (``inf``: elapsed time only).
     stream : file-like
         Where progress goes (standard error in the CLI).
     verbose : int
@@ -54,11 +55,13 @@ class ProgressPrinter:
                 outcome = f"{self.metric.name}={record.score:.4f}"
             else:
                 outcome = f"{record.status}: {(record.error or '')[:60]}"
-            print(f"[{elapsed:6.1f}s/{self.time_budget:g}s] trial {record.number:3d} "
+            of_budget = f"/{self.time_budget:g}s" if math.isfinite(self.time_budget) else "s"
+            print(f"[{elapsed:6.1f}{of_budget}] trial {record.number:3d} "
                   f"{record.model:<24} {outcome}  {best}", file=self.stream, flush=True)
         elif self.live:
             left = max(0.0, self.time_budget - elapsed)
-            line = f"{self.done} trials, {best}, {left:.0f}s left"
+            line = f"{self.done} trials, {best}" + (
+                f", {left:.0f}s left" if math.isfinite(left) else f", {elapsed:.0f}s")
             print(f"\r{line[:110]:<110}", end="", file=self.stream, flush=True)
 
     def close(self, best: Any, elapsed: float) -> None:

@@ -102,7 +102,8 @@ def evaluate_trial(job: TrialJob, data: TrialData) -> TrialRecord:
         evaluation = data.evaluate(
             lambda: spec.build(params, ctx),
             data.X, data.y, data.splits, data.metric, data.ctx.n_classes,
-            deadline=started + job.time_limit, train_fraction=row_fraction,
+            deadline=started + job.time_limit if math.isfinite(job.time_limit) else None,
+            train_fraction=row_fraction,
             seed=data.ctx.seed,
         )
     except TrialTimeout as exc:

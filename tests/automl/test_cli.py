@@ -94,3 +94,15 @@ def test_fit_a_generator_from_a_csv_and_sample_rows(tmp_path, capsys):
                  "kind", "--models", "independent_columns", "--max-trials", "1",
                  "--verbose", "0"]) == 0
     assert "tstr_roc_auc" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv, budget", [
+    (["fit", "t.csv", "--target", "y"], 60.0),
+    (["fit", "t.csv", "--target", "y", "--max-trials", "5"], None),  # trials alone: no clock
+    (["fit", "t.csv", "--target", "y", "--max-trials", "5", "--time-budget", "9"], 9.0),
+    (["demo"], 30.0),
+])
+def test_time_budget_defaults_per_command_and_none_with_max_trials(argv, budget):
+    from automl.cli import _make_automl, build_parser
+
+    assert _make_automl(build_parser().parse_args(argv)).time_budget == budget

@@ -252,3 +252,26 @@ def test_time_budget_alone_gives_the_strategy_a_cost_budget():
     assert 0 < by_time.cost_budget <= 6  # one worker's seconds
     assert by_trials.cost_budget is None  # seeded trial budgets stay reproducible
     assert 0 < halving_base.cost_budget <= 6  # the base of successive halving gets its share
+
+
+def test_a_budget_of_trials_alone_sets_no_time_limit():
+    from sklearn.linear_model import LogisticRegression
+
+    from automl.specs import ModelSpec
+    from search import Float, Space
+
+    limits = []
+
+    def build(config, ctx):
+        limits.append(ctx.time_limit)  # what an epoch-trained model would stop at
+        return LogisticRegression(C=config["C"], max_iter=500)
+
+    spec = ModelSpec(name="noted_logistic", tasks={"classification"}, modalities={"tabular"},
+                     space=Space([Float("C", 0.01, 10.0, log=True)]), build=build)
+    X, y = load_breast_cancer(return_X_y=True)
+    model = AutoML(max_trials=2, random_state=0, models=[spec], backend="inprocess").fit(X, y)
+    assert len(model.trials_) == 2 and limits and all(limit is None for limit in limits)
+    limits.clear()
+    AutoML(time_budget=30, max_trials=2, random_state=0, models=[spec],
+           backend="inprocess").fit(X, y)
+    assert limits and all(0 < limit < 30 for limit in limits)  # an explicit budget still binds

@@ -43,3 +43,15 @@ def test_silent_when_not_a_terminal_and_lines_at_verbose_2():
         printer(record, None)
     out = lines.getvalue().splitlines()
     assert len(out) == 3 and "failed: ValueError: bad" in out[1]
+
+
+def test_without_a_time_budget_the_elapsed_time_is_shown():
+    import math
+
+    live, lines = Terminal(), io.StringIO()
+    for stream, verbose in ((live, 1), (lines, 2)):
+        printer = ProgressPrinter(AUC, math.inf, stream, verbose=verbose)
+        for record in records():
+            printer(record, None)
+    assert "left" not in live.getvalue() and "inf" not in live.getvalue()
+    assert "inf" not in lines.getvalue() and lines.getvalue().startswith("[")

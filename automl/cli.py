@@ -51,6 +51,7 @@ def _time_budget(args: argparse.Namespace) -> float | None:
 
 
 def _describe_budget(args: argparse.Namespace) -> str:
+    """The fit's budget in words, e.g. ``30s`` or ``5 trials``."""
     seconds = _time_budget(args)
     trials = "" if args.max_trials is None else f"{args.max_trials} trials"
     if seconds is None:

@@ -17,6 +17,7 @@ seconds its workers have), so it may prefer cheaper trials while time is short.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -80,6 +81,10 @@ def observation(record: TrialRecord, metric: Metric) -> Observation:
     return Observation(value=metric.to_loss(record.score), cost=record.duration)
 
 
+DEFAULT_TIME_BUDGET = 60.0
+"""Seconds of a fit that sets neither ``time_budget`` nor ``max_trials``."""
+
+
 @dataclass
 class Budget:
     """Limits of one search.
@@ -104,6 +109,23 @@ class Budget:
     max_trials: int | None = None
     trial_time_limit: float | None = None
     refit_share: float = 0.0
+
+    @classmethod
+    def resolve(cls, time_budget: float | None, max_trials: int | None,
+                trial_time_limit: float | None, refit_share: float = 0.0) -> Budget:
+        """The limits of a fit from its settings, with their defaults filled in.
+
+        ``time_budget`` None is :data:`DEFAULT_TIME_BUDGET`, or no time limit
+        when ``max_trials`` bounds the search; ``trial_time_limit`` None is a
+        third of a finite budget, else no limit.
+        """
+        if time_budget is None:
+            seconds = math.inf if max_trials is not None else DEFAULT_TIME_BUDGET
+        else:
+            seconds = float(time_budget)
+        if trial_time_limit is None and math.isfinite(seconds):
+            trial_time_limit = seconds / 3
+        return cls(seconds, max_trials, trial_time_limit, refit_share)
 
 
 class Pool(Protocol):

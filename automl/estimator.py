@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import math
 import sys
 import time
 import warnings
@@ -44,9 +43,6 @@ from automl.synthesis import (
     validate_generation_data,
 )
 from automl.workers import TrialData, fit_time_limit, make_pool, threads_per_trial
-
-DEFAULT_TIME_BUDGET = 60.0
-"""Seconds of a fit that sets neither ``time_budget`` nor ``max_trials``."""
 
 logger = logging.getLogger(__name__)
 
@@ -245,29 +241,25 @@ class AutoML(RecommenderMixin, GeneratorMixin, BaseEstimator):
             store.close()
             raise
 
-        budget = self._budget_seconds()
-        trial_limit = self.trial_time_limit
-        if trial_limit is None and math.isfinite(budget):
-            trial_limit = budget / 3
-        if trial_limit is not None:
+        limits = Budget.resolve(self.time_budget, self.max_trials, self.trial_time_limit,
+                                refit_share=REFIT_MARGIN / len(splits))
+        if limits.trial_time_limit is not None:
             # each fold's fit may use its share of the trial's limit, less a margin for
             # predicting and scoring, so that epoch-trained models stop instead of dying
-            ctx = replace(ctx, time_limit=fit_time_limit(trial_limit, len(splits)))
-        progress = ProgressPrinter(metric, budget, stream=sys.stderr,
+            ctx = replace(ctx, time_limit=fit_time_limit(limits.trial_time_limit, len(splits)))
+        progress = ProgressPrinter(metric, limits.time_budget, stream=sys.stderr,
                                    verbose=self.verbose) if self.verbose else None
         pool = None
         try:
             loaded = store.load()
             pool = make_pool(TrialData(data.X, data.y, splits, metric, ctx, specs,
                                        evaluator_for(ctx)), self.n_jobs, self.backend)
-            remaining = budget - (time.monotonic() - started)
+            remaining = limits.time_budget - (time.monotonic() - started)
             search = Search(
-                specs, strategy, metric, pool,
-                Budget(remaining, self.max_trials, trial_limit,
-                       refit_share=REFIT_MARGIN / len(splits)), store=store,
-                loaded=loaded,
+                specs, strategy, metric, pool, replace(limits, time_budget=remaining),
+                store=store, loaded=loaded,
                 reserve=FinalReserve(metric, data.y, self._ensemble_size(data),
-                                      ceiling=RESERVE_SHARE * budget),
+                                      ceiling=RESERVE_SHARE * limits.time_budget),
                 on_trial=progress,
             )
             records = search.run()
@@ -276,7 +268,7 @@ class AutoML(RecommenderMixin, GeneratorMixin, BaseEstimator):
                 pool.close()
             store.close()
         self._finish(data, ctx, specs, metric, records,
-                     deadline=started + budget)
+                     deadline=started + limits.time_budget)
         if data.task == "generation":
             self.column_dtypes_ = column_dtypes(X, y)
         if progress is not None:
@@ -314,12 +306,6 @@ class AutoML(RecommenderMixin, GeneratorMixin, BaseEstimator):
         if self.task == "generation":
             return validate_generation_data(X, y)
         return validate_training_data(X, y, self.task, self.modality)
-
-    def _budget_seconds(self) -> float:
-        """The time budget in seconds: ``inf`` for a budget of trials alone."""
-        if self.time_budget is not None:
-            return float(self.time_budget)
-        return math.inf if self.max_trials is not None else DEFAULT_TIME_BUDGET
 
     def _ensemble_size(self, data: Dataset) -> int:
         # ranks of implicit feedback and scores on different scales do not average

@@ -275,3 +275,16 @@ def test_a_budget_of_trials_alone_sets_no_time_limit():
     AutoML(time_budget=30, max_trials=2, random_state=0, models=[spec],
            backend="inprocess").fit(X, y)
     assert limits and all(0 < limit < 30 for limit in limits)  # an explicit budget still binds
+
+
+def test_budget_defaults_follow_the_settings_given():
+    import math
+
+    from automl.engine import DEFAULT_TIME_BUDGET, Budget
+
+    assert Budget.resolve(None, None, None).time_budget == DEFAULT_TIME_BUDGET
+    assert Budget.resolve(None, None, None).trial_time_limit == DEFAULT_TIME_BUDGET / 3
+    trials_only = Budget.resolve(None, 5, None)
+    assert trials_only.time_budget == math.inf and trials_only.trial_time_limit is None
+    assert Budget.resolve(30, 5, None).trial_time_limit == 10.0
+    assert Budget.resolve(None, 5, 4.0).trial_time_limit == 4.0  # an explicit limit is kept

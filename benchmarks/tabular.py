@@ -4,7 +4,7 @@ Usage::
 
     python benchmarks/tabular.py [--budget 60] [--repeats 3] [--first-seed 0]
         [--datasets breast_cancer,wine,iris,digits,diabetes,bank] [--no-flaml]
-        [--out benchmarks/results/tabular-<date>.csv]
+        [--no-random | --noise-floor] [--out benchmarks/results/tabular-<date>.csv]
 
 For every data set and every seed ``first_seed .. first_seed + repeats - 1`` the rows
 are split once (75/25, stratified for classification, shuffled; ``bank`` also gets
@@ -14,7 +14,11 @@ split:
 - ``AutoML(time_budget=budget, random_state=seed)``, defaults otherwise;
 - a default ``HistGradientBoostingClassifier/Regressor`` with native categorical
   support (string columns become pandas ``category``);
-- ``flaml.AutoML`` with the same time budget and seed, when flaml is installed.
+- ``flaml.AutoML`` with the same time budget and seed, when flaml is installed;
+- ``AutoML(strategy="random")``, the baseline of the default strategy (unless
+  ``--no-random``), and with ``--noise-floor`` the same with ``random_state=seed + 1000``:
+  two random searches differ only by chance, so they show how often and by how much
+  a strategy's lead on these splits can come from chance alone.
 
 Test-set scores: ROC AUC (binary), accuracy and log loss (multiclass), RMSE and R2
 (regression). For AutoML also the score its search reached: the best trial's
@@ -68,6 +72,7 @@ METRICS = {  # task -> (main metric, second metric, higher main is better)
 }
 BANK_BLANK_FRACTION = 0.1
 TOOLS = ("automl", "automl_random", "hgb", "flaml")
+RESEED = 1000  # the reseeded random search uses random_state = seed + RESEED
 
 
 @dataclass
@@ -164,6 +169,17 @@ def fit_automl_random(X: pd.DataFrame, y: pd.Series, task: str, budget: float,
     return fit_automl(X, y, task, budget, seed, strategy="random")
 
 
+def fit_automl_random_reseeded(X: pd.DataFrame, y: pd.Series, task: str, budget: float,
+                               seed: int) -> tuple[Any, str]:
+    """Fit random search again with another ``random_state``: the noise floor.
+
+    Its folds and its trials differ from ``automl_random``'s, its data do not, so
+    the two differ only by chance: a difference between strategies smaller or rarer
+    than theirs says nothing.
+    """
+    return fit_automl(X, y, task, budget, seed + RESEED, strategy="random")
+
+
 def fit_hgb(X: pd.DataFrame, y: pd.Series, task: str, budget: float,
             seed: int) -> tuple[Any, str]:
     """Fit a default HistGradientBoosting model (categories from the ``category`` dtype)."""
@@ -205,7 +221,7 @@ def to_categorical(X_train: pd.DataFrame,
 
 
 FITTERS = {"automl": fit_automl, "automl_random": fit_automl_random, "hgb": fit_hgb,
-           "flaml": fit_flaml}
+           "flaml": fit_flaml, "automl_random_reseeded": fit_automl_random_reseeded}
 
 
 def run_one(tool: str, split: tuple, task: str, run: Run) -> Run:
@@ -322,6 +338,39 @@ def search_scores(rows: pd.DataFrame) -> str:
             f"({counts})")
 
 
+def noise_floor(results: pd.DataFrame) -> str:
+    """Markdown table: the default against random search, next to two random searches.
+
+    For the test score and the search's cv score, the paired per-split comparison
+    of the default strategy with random search, and of the reseeded random search
+    with random search: better/tie/worse counts and the median absolute difference.
+    """
+    header = ["data set", "splits", "test: default vs random", "test: reseeded vs random",
+              "cv: default vs random", "cv: reseeded vs random"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    from automl.registry import get_registry
+
+    for name, rows in results.groupby("dataset", sort=False):
+        higher = METRICS[rows["task"].iloc[0]][2]
+        cv_name = rows.loc[rows["tool"] == "automl_random", "cv_metric"].iloc[0]
+        cv_higher = get_registry().metric(cv_name).greater_is_better
+        cells = []
+        for column, up in (("score", higher), ("cv", cv_higher)):
+            wide = rows.pivot(index="seed", columns="tool", values=column)
+            for tool in ("automl", "automl_random_reseeded"):
+                gain = (1.0 if up else -1.0) * (wide[tool] - wide["automl_random"]).to_numpy()
+                gain = gain[np.isfinite(gain)]
+                counts = f"{(gain > 1e-9).sum()}/{(abs(gain) <= 1e-9).sum()}/{(gain < -1e-9).sum()}"
+                spread = np.median(np.abs(gain)) if len(gain) else float("nan")
+                cells.append(f"{counts} (median abs diff {spread:.4g})")
+        lines.append("| " + " | ".join([name, str(rows["seed"].nunique()),
+                                          cells[0], cells[1], cells[2], cells[3]]) + " |")
+    legend = ("\nbetter/tie/worse: splits where the first named did better than random "
+              f"search, paired; 'reseeded' is random search with random_state + {RESEED}, "
+              "which differs from random search only by chance (the noise floor).")
+    return "\n".join(lines) + "\n" + legend
+
+
 def fmt(value: float) -> str:
     """Format a score, '-' when missing."""
     return "-" if pd.isna(value) else f"{value:.4f}"
@@ -362,6 +411,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--no-flaml", action="store_true", help="skip FLAML")
     parser.add_argument("--no-random", action="store_true",
                         help="skip AutoML(strategy='random'), the baseline of the default")
+    parser.add_argument("--noise-floor", action="store_true",
+                        help="also run random search with another random_state, and print "
+                             "how often two random searches differ by chance")
     parser.add_argument("--out", type=Path, default=None,
                         help="CSV of raw runs (default benchmarks/results/tabular-<date>.csv)")
     args = parser.parse_args(argv)
@@ -370,6 +422,10 @@ def main(argv: list[str] | None = None) -> None:
     if unknown:
         parser.error(f"unknown data sets {unknown}; choose from {ALL_SETS}")
     tools = ["automl", "hgb"] if args.no_random else ["automl", "automl_random", "hgb"]
+    if args.noise_floor:
+        if args.no_random:
+            parser.error("--noise-floor compares against random search; drop --no-random")
+        tools.insert(2, "automl_random_reseeded")
     if args.no_flaml:
         flaml_note = "FLAML: skipped (--no-flaml)"
     elif importlib.util.find_spec("flaml") is None:
@@ -388,6 +444,9 @@ def main(argv: list[str] | None = None) -> None:
 
     print(f"## Tabular benchmark: budget {args.budget:g} s, {args.repeats} repeat(s)\n")
     print(summarize(results, args.budget, tools))
+    if args.noise_floor:
+        print("\n### The default and a reseeded random search, each paired with random search\n")
+        print(noise_floor(results))
     print(f"\n{flaml_note}. Raw runs: {out.relative_to(ROOT) if out.is_relative_to(ROOT) else out}")
     print(machine_line())
 

@@ -258,11 +258,16 @@ def build_final(
         except ValueError as exc:
             logger.warning("no ensemble: %s", exc)
     by_number = {r.number: r for r in candidates}
+    best = candidates[0]
     if ensemble is not None and len(ensemble.members) > 1 and \
-            metric.to_loss(ensemble.score) <= metric.to_loss(candidates[0].score):
+            metric.to_loss(ensemble.score) <= metric.to_loss(best.score):
         weights = dict(zip(ensemble.members, ensemble.weights, strict=True))
         order = sorted(weights, key=lambda n: (-weights[n], n))
         fitted = _refit(order, by_number, X, y, ctx, specs, deadline, required=1)
+        if best.number in fitted and len(fitted) == 1:  # kept, not refitted a second time
+            warnings.warn(f"{len(weights) - 1} ensemble members could not be refitted within "
+                          "the budget; the final model is the best trial alone", stacklevel=3)
+            return FinalModel(fitted, {best.number: 1.0}, ctx.n_classes, best.score), None
         if len(fitted) > 1:
             kept = {n: weights[n] for n in fitted}
             total = sum(kept.values())

@@ -70,3 +70,52 @@ def test_reserve_does_not_time_a_metrics_first_call():
     reserve = FinalReserve(rmse_metric(first_call_seconds=0.5), y, ensemble_size=50)
     # 2 pool members x 50 steps: timed on the first call, 50 s would be kept
     assert reserve(records) < 5.0
+
+
+class CountingRegressor:
+    """Predicts a constant; records every fit under its trial's number."""
+
+    def __init__(self, number, fits):
+        self.number, self.fits = number, fits
+
+    def fit(self, X, y):
+        self.fits.append(self.number)
+        self.mean_ = float(np.mean(y))
+        return self
+
+    def predict(self, X):
+        return np.full(len(X), self.mean_)
+
+
+def test_a_best_trial_left_alone_by_late_members_is_not_refitted_twice():
+    import warnings
+
+    import pandas as pd
+
+    from automl.final import build_final
+    from automl.specs import Context, ModelSpec
+    from search import Int, Space
+
+    rng = np.random.default_rng(0)
+    y = rng.normal(size=60)
+    fits = []
+    spec = ModelSpec(name="counting", tasks={"regression"}, modalities={"tabular"},
+                     space=Space([Int("n", 0, 10)]),
+                     build=lambda config, ctx: CountingRegressor(config["n"], fits))
+    # two independent errors: their average beats either, so selection takes both
+    best = TrialRecord(0, "counting", {"n": 0}, "ok", score=0.30, duration=0.0,
+                       oof=y + rng.normal(scale=0.3, size=60), fold_scores=[0.3] * 5)
+    slow = TrialRecord(1, "counting", {"n": 1}, "ok", score=0.31, duration=1e4,
+                       oof=y + rng.normal(scale=0.45, size=60), fold_scores=[0.31] * 5)
+    metric = rmse_metric()
+    best.score = metric(y, best.oof)
+    slow.score = metric(y, slow.oof)  # worse: ranked second, a lighter ensemble member
+    X = pd.DataFrame({"x": np.arange(60.0)})
+    ctx = Context(task="regression", n_rows=60, n_features=1)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        final, ensemble = build_final([best, slow], X, y, ctx, {"counting": spec}, metric,
+                                      deadline=time.monotonic() + 60.0, ensemble_size=20)
+    assert fits == [0]  # the slow member's refit cannot fit in 60 s; the best's is kept
+    assert list(final.estimators) == [0] and final.weights == {0: 1.0}
+    assert any("best trial alone" in str(w.message) for w in caught)

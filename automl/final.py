@@ -258,28 +258,26 @@ def build_final(
         except ValueError as exc:
             logger.warning("no ensemble: %s", exc)
     by_number = {r.number: r for r in candidates}
-    best = candidates[0]
+    best = candidates[0].number
+    fitted: dict[int, Any] = {}
     if ensemble is not None and len(ensemble.members) > 1 and \
-            metric.to_loss(ensemble.score) <= metric.to_loss(best.score):
+            metric.to_loss(ensemble.score) <= metric.to_loss(by_number[best].score):
         weights = dict(zip(ensemble.members, ensemble.weights, strict=True))
         order = sorted(weights, key=lambda n: (-weights[n], n))
         fitted = _refit(order, by_number, X, y, ctx, specs, deadline, required=1)
-        if best.number in fitted and len(fitted) == 1:  # kept, not refitted a second time
-            warnings.warn(f"{len(weights) - 1} ensemble members could not be refitted within "
-                          "the budget; the final model is the best trial alone", stacklevel=3)
-            return FinalModel(fitted, {best.number: 1.0}, ctx.n_classes, best.score), None
+        dropped = len(weights) - len(fitted)
+        if dropped:
+            warnings.warn(f"{dropped} ensemble members could not be refitted within the "
+                          "budget and were dropped", stacklevel=3)
         if len(fitted) > 1:
             kept = {n: weights[n] for n in fitted}
             total = sum(kept.values())
             kept = {n: w / total for n, w in kept.items()}
-            score = ensemble.score
-            if len(kept) < len(weights):
-                warnings.warn(f"{len(weights) - len(kept)} ensemble members could not be "
-                              "refitted within the budget and were dropped", stacklevel=3)
-                score = _weighted_score(kept, by_number, y, metric)
+            score = ensemble.score if not dropped else _weighted_score(kept, by_number, y, metric)
             return FinalModel(fitted, kept, ctx.n_classes, score), ensemble
-    fitted = _refit([r.number for r in candidates], by_number, X, y, ctx, specs,
-                    deadline, required=1, stop_after=1)
+    if best not in fitted:  # the best trial alone; its refit above, if any, is kept
+        fitted = _refit([r.number for r in candidates], by_number, X, y, ctx, specs,
+                        deadline, required=1, stop_after=1)
     if not fitted:
         raise RuntimeError("refitting every successful trial failed; see the log")
     number = next(iter(fitted))

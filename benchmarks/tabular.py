@@ -333,9 +333,13 @@ def search_scores(rows: pd.DataFrame) -> str:
 
     sign = 1.0 if get_registry().metric(name).greater_is_better else -1.0
     gain = sign * (cv["automl"] - cv["automl_random"]).to_numpy()
-    counts = f"{(gain > 1e-9).sum()}/{(abs(gain) <= 1e-9).sum()}/{(gain < -1e-9).sum()}"
     return (f"{name}: {fmt(cv['automl'].median())} / {fmt(cv['automl_random'].median())} "
-            f"({counts})")
+            f"({better_tie_worse(gain)})")
+
+
+def better_tie_worse(gain: np.ndarray) -> str:
+    """Count paired gains (positive: better) as 'better/tie/worse'."""
+    return f"{(gain > 1e-9).sum()}/{(abs(gain) <= 1e-9).sum()}/{(gain < -1e-9).sum()}"
 
 
 def noise_floor(results: pd.DataFrame) -> str:
@@ -355,9 +359,8 @@ def noise_floor(results: pd.DataFrame) -> str:
         for tool in ("automl", "automl_random_reseeded"):
             gain = sign * (wide[tool] - wide["automl_random"]).to_numpy()
             gain = gain[np.isfinite(gain)]
-            counts = f"{(gain > 1e-9).sum()}/{(abs(gain) <= 1e-9).sum()}/{(gain < -1e-9).sum()}"
             spread = np.median(np.abs(gain)) if len(gain) else float("nan")
-            cells.append(f"{counts} (median abs diff {spread:.4g})")
+            cells.append(f"{better_tie_worse(gain)} (median abs diff {spread:.4g})")
         lines.append("| " + " | ".join([name, str(rows["seed"].nunique()), *cells]) + " |")
     legend = ("\nbetter/tie/worse: splits where the first named did better than random "
               f"search, paired; 'reseeded' is random search with random_state + {RESEED}, "

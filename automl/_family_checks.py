@@ -22,7 +22,7 @@ def check_recommender(spec: Any, configs: list[tuple[str, dict[str, Any], bool]]
     cloned, gives the same scores.
     """
     from automl._interaction_data import make_interaction_context, make_interaction_data
-    from automl.testing import _build, _check_clone, _fail, _fit
+    from automl.testing import _build, _check_clone, _check_reload, _fail, _fit
 
     for implicit in (False, True):
         X, y, kwargs = make_interaction_data(n_users=30, n_items=20, density=0.3,
@@ -39,6 +39,8 @@ def check_recommender(spec: Any, configs: list[tuple[str, dict[str, Any], bool]]
             estimator = _check_clone(spec.name, where, _build(spec, config, ctx, where))
             _fit(spec.name, where, estimator, X, target)
             first = _scores(spec.name, where, estimator, pairs)
+            _check_reload(spec, where, estimator,
+                          lambda m, w=where, p=pairs: _scores(spec.name, w, m, p), first)
             if i == 0:
                 twin = _check_clone(spec.name, where, _build(spec, config, ctx, where))
                 _fit(spec.name, where + " (second fit)", twin, X, target)
@@ -70,7 +72,7 @@ def check_generator(spec: Any, configs: list[tuple[str, dict[str, Any], bool]],
     same rows, and a second build, cloned, samples the same rows.
     """
     from automl._tabular_data import make_tabular_data
-    from automl.testing import _build, _check_clone, _fail
+    from automl.testing import _build, _check_clone, _fail, _reloaded
 
     X, _, ctx = make_tabular_data("regression", n_rows=120, seed=seed)
     ctx = replace(ctx, task="generation")
@@ -84,6 +86,9 @@ def check_generator(spec: Any, configs: list[tuple[str, dict[str, Any], bool]],
         rows = _sample(spec.name, where, estimator, X, ctx)
         if not rows.equals(_sample(spec.name, where, estimator, X, ctx)):
             raise _fail(spec.name, where, "sample with the same random_state gave other rows")
+        if not rows.equals(_sample(spec.name, where, _reloaded(spec, where, estimator), X, ctx)):
+            raise _fail(spec.name, where, "the generator samples other rows after a skops "
+                                          "save and load; keep every fitted value in its state")
         if i == 0:
             twin = _check_clone(spec.name, where,
                                 _build(spec, config, ctx, where, _SAMPLER)).fit(X)

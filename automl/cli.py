@@ -147,7 +147,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     from automl.datafiles import read_features
     from automl.persistence import load
 
-    model = load(args.model)
+    model = load(args.model, trusted=args.trust)
     X = read_features(args.data, model.modality_)
     if args.proba:
         out = pd.DataFrame(model.predict_proba(X),
@@ -166,7 +166,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
     """Draw synthetic rows from a saved generation model."""
     from automl.persistence import load
 
-    model = load(args.model)
+    model = load(args.model, trusted=args.trust)
     if getattr(model, "task_", None) != "generation":
         raise ValueError(f"{args.model} is not a generation model; fit one with "
                          "`automl fit table.csv --task generation --output DIR`")
@@ -183,7 +183,7 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
     """Print the leaderboard of a saved model."""
     from automl.persistence import load
 
-    board = load(args.model).leaderboard()
+    board = load(args.model, trusted=args.trust).leaderboard()
     _print_leaderboard(board, rows=args.rows)
     return 0
 
@@ -202,6 +202,13 @@ def cmd_plugins(args: argparse.Namespace) -> int:
     for name, reason in registry.failures.items():
         print(f"{name}: SKIPPED, {reason}")
     return 0
+
+
+def _add_trust_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--trust", action="append", default=[], metavar="TYPE",
+                        help="a fully qualified type the model file may hold beyond the "
+                             "allow-list (a third-party plugin's class); repeat for several; "
+                             "only for files from a source you trust")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -240,6 +247,7 @@ def build_parser() -> argparse.ArgumentParser:
                                       "or .npz/.npy arrays")
     predict.add_argument("--output", help="CSV file for the predictions (stdout if absent)")
     predict.add_argument("--proba", action="store_true", help="class probabilities")
+    _add_trust_option(predict)
     predict.set_defaults(func=cmd_predict)
 
     sample = commands.add_parser("sample", help="draw rows from a saved generation model")
@@ -247,11 +255,13 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("n", type=int, help="rows to draw")
     sample.add_argument("--output", help="CSV file for the rows (stdout if absent)")
     sample.add_argument("--seed", type=int, default=None, help="seed of the draw")
+    _add_trust_option(sample)
     sample.set_defaults(func=cmd_sample)
 
     board = commands.add_parser("leaderboard", help="show a saved model's leaderboard")
     board.add_argument("model", help="directory written by `automl fit --output`")
     board.add_argument("--rows", type=int, default=20)
+    _add_trust_option(board)
     board.set_defaults(func=cmd_leaderboard)
 
     plugins = commands.add_parser("plugins", help="list loaded plugins")

@@ -6,17 +6,23 @@ task, metric and the SHA-256 of the model file). Loading
 
 * refuses a model file whose hash does not match the metadata (altered or
   corrupted),
-* refuses any type outside an explicit allow-list (this project's own classes,
-  the scikit-learn and XGBoost internals its models hold) unless the caller
-  names it in ``trusted``, so a crafted file cannot run code,
+* refuses any type outside an explicit allow-list unless the caller names it
+  in ``trusted``, so a crafted file cannot run code. The list is this
+  project's own classes and the types each registered model family declares
+  in ``ModelSpec.persisted_types`` (the scikit-learn and XGBoost internals its
+  fitted estimators hold); the conformance kit checks each family's list,
+* renames the types of classes that moved between modules since the file was
+  saved (:data:`MOVED_TYPES`), so older model files keep loading,
 * warns when the saved library versions differ from the running ones.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import warnings
+import zipfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -28,12 +34,10 @@ FORMAT = 2
 TRUSTED_TYPES = frozenset({
     "functools.partial",
     "numpy.dtype",
-    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
-    "sklearn.tree._tree.Tree",
     "sklearn.utils.validation.check_array",
-    "xgboost.core.Booster",
 })
-"""Types beyond skops' defaults that the built-in models need."""
+"""Types beyond skops' defaults that the engine itself stores (the final model's
+own parts); each model family declares the rest in ``ModelSpec.persisted_types``."""
 
 TRUSTED_PREFIXES = ("automl.", "plugins.")
 """This project's own modules: their classes rebuild from plain state."""
@@ -41,6 +45,107 @@ TRUSTED_PREFIXES = ("automl.", "plugins.")
 TRUSTED_ONLY_BY_NAME = frozenset({"plugins.neural._backbone.TorchScriptBackbone"})
 """Project types that carry a program (a TorchScript backbone runs when the model
 predicts): loaded only when the caller names them in ``trusted``."""
+
+MOVED_TYPES: dict[str, str] = {}
+"""Old fully qualified type name -> new one, for classes that moved between
+modules since a file was saved; loading rewrites the file's schema in memory."""
+
+
+def family_types() -> frozenset[str]:
+    """Every type that a registered model family declares its fitted estimators store.
+
+    The allow-list of :func:`load` is :data:`TRUSTED_TYPES`, this project's own
+    classes and these, so installing a plugin whose spec declares its types
+    lets its models load without ``trusted``.
+    """
+    from automl.registry import get_registry
+
+    declared: set[str] = set()
+    for spec in get_registry().models.values():
+        declared |= spec.persisted_types
+    return frozenset(declared)
+
+
+def refused_types(found: Iterable[str], trusted: Iterable[str] = (),
+                  allowed: Iterable[str] | None = None) -> list[str]:
+    """The types among ``found`` that loading refuses.
+
+    Parameters
+    ----------
+    found : iterable of str
+        Fully qualified type names a skops file holds beyond skops' defaults
+        (``skops.io.get_untrusted_types``).
+    trusted : iterable of str
+        Names the caller trusts on top of the allow-list.
+    allowed : iterable of str, optional
+        The family types to allow; :func:`family_types` when None.
+
+    Returns
+    -------
+    list of str
+        The refused names, sorted; empty when the file may be loaded.
+    """
+    allowed = family_types() if allowed is None else frozenset(allowed)
+    accepted = TRUSTED_TYPES | allowed | set(trusted)
+    return sorted(t for t in found if t not in accepted and (
+        t in TRUSTED_ONLY_BY_NAME or not t.startswith(TRUSTED_PREFIXES)))
+
+
+def _origin(type_name: str) -> str:
+    """Where a refused type comes from, in words: its installed distribution, if any."""
+    from importlib import metadata
+
+    top = type_name.split(".", 1)[0]
+    distributions = metadata.packages_distributions().get(top)
+    if top in ("automl", "plugins"):
+        return f"{type_name} (a built-in type that runs code when the model predicts)"
+    if distributions:
+        return f"{type_name} (from the installed package {', '.join(distributions)})"
+    return f"{type_name} (from {top!r}, which is not installed here)"
+
+
+def refusal_message(model_path: Path, refused: list[str]) -> str:
+    """The error for a file holding ``refused`` types: what they are and how to allow them."""
+    origins = "; ".join(_origin(t) for t in refused)
+    flags = " ".join(f"--trust {t}" for t in refused)
+    return (f"{model_path} holds types that are not trusted: {refused}. They are {origins}. "
+            "A plugin lets its models load by declaring them in ModelSpec.persisted_types; "
+            "if you trust the file's source, pass them as AutoML.load(path, trusted=[...]) "
+            f"or `automl predict ... {flags}`")
+
+
+def _migrate(content: bytes) -> bytes:
+    """``content`` with the types of :data:`MOVED_TYPES` renamed in its schema."""
+    if not MOVED_TYPES:
+        return content
+    source = zipfile.ZipFile(io.BytesIO(content))
+    schema = json.loads(source.read("schema.json"))
+    if not _rename_types(schema):
+        return content
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as target:
+        for item in source.infolist():
+            data = json.dumps(schema) if item.filename == "schema.json" \
+                else source.read(item.filename)
+            target.writestr(item, data)
+    return out.getvalue()
+
+
+def _rename_types(node: Any) -> bool:
+    """Rename moved ``__module__``/``__class__`` pairs in a skops schema, in place."""
+    changed = False
+    if isinstance(node, dict):
+        name = f"{node.get('__module__')}.{node.get('__class__')}"
+        if name in MOVED_TYPES:
+            module, _, cls = MOVED_TYPES[name].rpartition(".")
+            node["__module__"], node["__class__"] = module, cls
+            changed = True
+        for value in node.values():
+            changed = _rename_types(value) or changed
+    elif isinstance(node, list):
+        for value in node:
+            changed = _rename_types(value) or changed
+    return changed
 
 
 def _versions() -> dict[str, str]:
@@ -115,19 +220,19 @@ def load(path: str | Path, trusted: Iterable[str] = ()) -> Any:
     if _sha256(model_path) != metadata.get("sha256"):
         raise ValueError(f"{model_path} does not match the hash in {meta_path}: the file was "
                          "altered or corrupted; refit and save the model again")
-    found = sio.get_untrusted_types(file=model_path)
-    allowed = TRUSTED_TYPES | set(trusted)
-    refused = sorted(t for t in found if t not in allowed and (
-        t in TRUSTED_ONLY_BY_NAME or not t.startswith(TRUSTED_PREFIXES)))
+    content = _migrate(model_path.read_bytes())
+    found = sio.get_untrusted_types(data=content)
+    refused = refused_types(found, trusted)
     if refused:
-        raise ValueError(
-            f"{model_path} holds types that are not trusted: {refused}. If you trust the "
-            "file's source, pass them as AutoML.load(path, trusted=[...])"
-        )
+        raise ValueError(refusal_message(model_path, refused))
+    _warn_on_version_change(metadata)
+    return sio.loads(content, trusted=found)
+
+
+def _warn_on_version_change(metadata: dict[str, Any]) -> None:
     current = _versions()
     stale = {k: v for k, v in metadata.get("versions", {}).items() if current.get(k) != v}
     if stale:
         now = {k: current.get(k) for k in stale}
         warnings.warn(f"model saved with {stale}, running with {now}; predictions may differ",
-                      stacklevel=2)
-    return sio.load(model_path, trusted=found)
+                      stacklevel=3)

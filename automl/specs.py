@@ -150,6 +150,12 @@ class ModelSpec:
         ``accepts(ctx) -> bool``: a further condition on the data beyond task
         and modality (for example "images of at most 4,096 pixels" for a
         model on flattened pixels). None accepts everything.
+    persisted_types : iterable of str
+        Fully qualified names of the types outside skops' defaults and outside
+        this project's packages that the fitted estimators store (for example
+        ``"xgboost.core.Booster"``). A saved model that holds them loads
+        without ``trusted``; ``automl.testing.check_model_spec`` saves and
+        reloads every fitted estimator and names any type missing here.
     """
 
     name: str
@@ -161,6 +167,7 @@ class ModelSpec:
     defaults: tuple[Mapping[str, Any], ...] = field(default_factory=tuple)
     description: str = ""
     accepts: Callable[[Context], bool] | None = None
+    persisted_types: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.isidentifier():
@@ -169,6 +176,7 @@ class ModelSpec:
             )
         object.__setattr__(self, "tasks", _as_frozenset(self.tasks, "tasks"))
         object.__setattr__(self, "modalities", _as_frozenset(self.modalities, "modalities"))
+        object.__setattr__(self, "persisted_types", frozenset(self.persisted_types))
         unknown = self.tasks - KNOWN_FAMILIES
         if unknown:
             raise ValueError(

@@ -181,6 +181,44 @@ def _predictions(
     return proba
 
 
+def _reloaded(spec: Any, where: str, estimator: Any) -> Any:
+    """``estimator`` saved with skops and loaded back under the allow-list of the engine.
+
+    Fails, naming the types, when the file holds a type that loading would
+    refuse: one the spec does not declare in ``persisted_types``. Types that
+    carry a program (a TorchScript backbone) load only when the user names
+    them, by design, so they pass here.
+    """
+    import skops.io as sio
+
+    from automl.persistence import TRUSTED_ONLY_BY_NAME, refused_types
+
+    try:
+        content = sio.dumps(estimator)
+    except Exception as exc:
+        raise _fail(spec.name, where, f"saving the fitted estimator with skops raised "
+                    f"{type(exc).__name__}: {exc}") from exc
+    found = sio.get_untrusted_types(data=content)
+    refused = refused_types(found, trusted=TRUSTED_ONLY_BY_NAME, allowed=spec.persisted_types)
+    if refused:
+        raise _fail(spec.name, where, f"a saved model holding this estimator would not load: "
+                    f"it stores {refused}; declare them in ModelSpec.persisted_types")
+    try:
+        return sio.loads(content, trusted=found)
+    except Exception as exc:
+        raise _fail(spec.name, where, f"loading the saved estimator raised "
+                    f"{type(exc).__name__}: {exc}") from exc
+
+
+def _check_reload(spec: Any, where: str, estimator: Any, predict: Any,
+                  expected: np.ndarray) -> None:
+    """Save and reload ``estimator``; ``predict(reloaded)`` must equal ``expected``."""
+    again = predict(_reloaded(spec, where, estimator))
+    if not np.allclose(expected, again, rtol=1e-6, atol=1e-9):
+        raise _fail(spec.name, where, "the estimator predicts differently after a skops "
+                    "save and load; keep every fitted value in its state")
+
+
 def _configs(spec: Any, n_configs: int, seed: int) -> list[tuple[str, dict[str, Any], bool]]:
     """Defaults (validated) then sampled configs: (label, config, sampled)."""
     out: list[tuple[str, dict[str, Any], bool]] = []
@@ -296,7 +334,10 @@ def check_model_spec(spec: ModelSpec, *, n_configs: int = 3, seed: int = 0) -> N
     * two estimators built from the same config and context (the second
       cloned before fitting) give the same predictions;
     * a declared fidelity names a parameter of the space, or one that the
-      built estimator exposes and takes the value given in the config.
+      built estimator exposes and takes the value given in the config;
+    * every fitted estimator saves with skops and loads back under the
+      engine's allow-list (the spec's ``persisted_types``), predicting the
+      same (recommenders and generators too).
 
     Recommender specs are fitted on generated ratings and implicit
     interactions and must score pairs with unseen users and items; generator
@@ -376,6 +417,9 @@ def _check_tasks(
             _check_clone(spec.name, where, estimator)
             _fit(spec.name, where, estimator, X, y)
             first = _predictions(spec.name, where, estimator, X_pred, ctx)
+            _check_reload(spec, where, estimator,
+                          lambda m, w=where, X=X_pred, c=ctx: _predictions(
+                              spec.name, w + " (reloaded)", m, X, c), first)
             if i == 0:  # determinism: a second build, cloned, fitted again
                 twin = _check_clone(spec.name, where, _build(spec, config, ctx, where))
                 _fit(spec.name, where + " (second fit)", twin, X, y)

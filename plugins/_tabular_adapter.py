@@ -232,12 +232,13 @@ def adapt_tabular_spec(
     Returns
     -------
     ModelSpec
-        The adapted spec; it serves the task families of ``tabular``.
+        The adapted spec; it serves the task families of ``tabular`` and
+        stores the same types.
 
     """
     return ModelSpec(
         name=name, tasks=tabular.tasks, modalities={modality}, space=tabular.space,
         build=_AdaptedBuild(tabular, n_columns, featurizer, prep, prefix),
         fidelity=tabular.fidelity, defaults=tabular.defaults,
-        description=description, accepts=accepts,
+        description=description, accepts=accepts, persisted_types=tabular.persisted_types,
     )

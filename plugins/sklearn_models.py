@@ -375,6 +375,16 @@ def _build_knn(config: Mapping[str, Any], ctx: Context) -> ThreadLimited:
 BOTH = frozenset({"classification", "regression"})
 TABULAR = frozenset({"tabular"})
 
+TREE_TYPES = frozenset({"sklearn.tree._tree.Tree"})
+HGB_TYPES = frozenset({"sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor"})
+KNN_TYPES = frozenset({
+    "sklearn.neighbors._kd_tree.KDTree",
+    "sklearn.neighbors._ball_tree.BallTree",
+    "sklearn.metrics._dist_metrics.EuclideanDistance64",
+})
+"""Types the fitted estimators store (see ``ModelSpec.persisted_types``); the
+neighbours' search tree is a KD or ball tree with the Euclidean metric."""
+
 
 def model_specs() -> list[ModelSpec]:
     """Return the scikit-learn model specs (what the hook registers).
@@ -414,6 +424,7 @@ def model_specs() -> list[ModelSpec]:
             defaults=RANDOM_FOREST_DEFAULTS,
             description=f"scikit-learn random forest ({FOREST_TREES} trees unless the "
                         "n_estimators fidelity is set), ordinal-encoded categories",
+            persisted_types=TREE_TYPES,
         ),
         ModelSpec(
             name="extra_trees",
@@ -425,6 +436,7 @@ def model_specs() -> list[ModelSpec]:
             defaults=EXTRA_TREES_DEFAULTS,
             description=f"scikit-learn extremely randomised trees ({FOREST_TREES} trees "
                         "unless the n_estimators fidelity is set), ordinal-encoded categories",
+            persisted_types=TREE_TYPES,
         ),
         ModelSpec(
             name="hist_gradient_boosting",
@@ -436,6 +448,7 @@ def model_specs() -> list[ModelSpec]:
             defaults=HGB_DEFAULTS,
             description="scikit-learn histogram gradient boosting with native categoricals "
                         "and early stopping",
+            persisted_types=HGB_TYPES,
         ),
         ModelSpec(
             name="knn",
@@ -446,6 +459,7 @@ def model_specs() -> list[ModelSpec]:
             defaults=KNN_DEFAULTS,
             description=f"k nearest neighbours on standardised one-hot data (fitted on at "
                         f"most {KNN_MAX_TRAIN_ROWS} sampled rows)",
+            persisted_types=KNN_TYPES,
         ),
     ]
 

@@ -202,6 +202,7 @@ def model_specs() -> list[ModelSpec]:
             fidelity=Fidelity("n_estimators", 16, 1000),
             defaults=XGB_DEFAULTS,
             description="XGBoost hist trees with native categoricals and early stopping",
+            persisted_types={"xgboost.core.Booster"},
         )
     ]
 

@@ -175,7 +175,8 @@ def save(model: Any, path: str | Path) -> Path:
     directory = Path(path)
     directory.mkdir(parents=True, exist_ok=True)
     model_path = directory / MODEL_FILE
-    sio.dump(model, model_path)
+    # deflated: the schema is JSON text, several times larger than the arrays it describes
+    sio.dump(model, model_path, compression=zipfile.ZIP_DEFLATED, compresslevel=6)
     metadata = {
         "format": FORMAT,
         "versions": _versions(),

@@ -82,11 +82,17 @@ def build_any(config, ctx):
     return build_logreg(config, ctx) if ctx.is_classification else build_ridge(config, ctx)
 
 
+def local_types():
+    """The estimator classes of this module, which a saved model may hold."""
+    return {f"{__name__}.{name}" for name, obj in globals().items()
+            if isinstance(obj, type) and obj.__module__ == __name__}
+
+
 def good_spec(**changes):
     fields = dict(
         name="toy", tasks={"classification", "regression"}, modalities={"tabular"},
         space=Space([Float("C", 0.01, 100.0, log=True)]), build=build_any,
-        defaults=[{"C": 1.0}], description="a toy linear model",
+        defaults=[{"C": 1.0}], description="a toy linear model", persisted_types=local_types(),
     )
     fields.update(changes)
     return ModelSpec(**fields)
@@ -176,6 +182,37 @@ class Unseeded(ClassifierMixin, BaseEstimator):
 def test_catches_ignored_seed():
     spec = good_spec(tasks={"classification"}, build=lambda c, ctx: Unseeded(C=c["C"]))
     with pytest.raises(AssertionError, match="different predictions"):
+        check_model_spec(spec)
+
+
+class Forgetful(Unseeded):
+    """Seeded, but drops its fitted shift when saved: predicts differently after a reload."""
+
+    def fit(self, X, y):
+        self.classes_ = np.unique(y)
+        self.shift_ = 0.25
+        return self
+
+    def __getstate__(self):
+        return {k: v for k, v in self.__dict__.items() if k != "shift_"}
+
+    def predict_proba(self, X):
+        self.shift_ = getattr(self, "shift_", 0.0)
+        return super().predict_proba(X)
+
+
+def test_catches_a_type_that_would_not_load_and_names_it():
+    spec = good_spec(tasks={"classification"}, build=lambda c, ctx: Unseeded(C=c["C"]),
+                     persisted_types=())
+    with pytest.raises(AssertionError, match=r"would not load: it stores "
+                                             r"\['tests.automl.test_testing.Unseeded'\]; "
+                                             "declare them in ModelSpec.persisted_types"):
+        check_model_spec(spec)
+
+
+def test_catches_an_estimator_that_predicts_differently_after_a_reload():
+    spec = good_spec(tasks={"classification"}, build=lambda c, ctx: Forgetful(C=c["C"]))
+    with pytest.raises(AssertionError, match="predicts differently after a skops save"):
         check_model_spec(spec)
 
 
@@ -294,7 +331,8 @@ class _FlatPixels(ClassifierMixin, BaseEstimator):
 def _image_spec(build):
     return ModelSpec(name="flat_pixels", tasks={"classification"}, modalities={"image"},
                      space=Space([Float("C", 0.1, 10.0, log=True)]), build=build,
-                     description="logistic regression on flattened pixels")
+                     description="logistic regression on flattened pixels",
+                     persisted_types=local_types())
 
 
 def test_check_model_spec_checks_image_specs():

@@ -11,12 +11,40 @@ import pandas as pd
 DEMO_DATASETS = ("breast_cancer", "wine", "iris", "digits", "diabetes")
 
 
+def _positive_seconds(value: str) -> float:
+    """An argparse type: a positive, finite number of seconds (the error names the flag)."""
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number of seconds") from None
+    if not seconds > 0 or seconds == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {value}")
+    return seconds
+
+
+def _jobs(value: str) -> int:
+    """An argparse type: a positive number of parallel trials, or -1 for one per core."""
+    try:
+        jobs = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+    if jobs == 0 or jobs < -1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer or -1, got {value}")
+    return jobs
+
+
 def _add_search_options(parser: argparse.ArgumentParser, default_budget: float) -> None:
-    parser.add_argument("--time-budget", type=float, default=None,
+    parser.add_argument("--time-budget", type=_positive_seconds, default=None,
                         help=f"seconds for the whole fit (default: {default_budget:g}, "
                              "none with --max-trials)")
     parser.set_defaults(default_budget=default_budget)
     parser.add_argument("--max-trials", type=int, default=None, help="stop after N trials")
+    parser.add_argument("--trial-time-limit", type=_positive_seconds, default=None,
+                        help="seconds after which a trial is stopped (default: a third of "
+                             "the budget)")
+    parser.add_argument("--n-jobs", type=_jobs, default=1,
+                        help="trials run at once, each in its own process (-1: one per "
+                             "core; default: 1)")
     parser.add_argument("--task", default=None,
                         help="binary, multiclass, classification, regression (inferred), "
                              "recommendation or generation")
@@ -67,7 +95,7 @@ def _make_automl(args: argparse.Namespace):  # noqa: ANN202 - AutoML is imported
         modality=args.modality, metric=args.metric,
         models=args.models.split(",") if args.models else None,
         strategy=args.strategy, cv=_cv(args.cv), random_state=args.seed,
-        verbose=args.verbose,
+        verbose=args.verbose, trial_time_limit=args.trial_time_limit, n_jobs=args.n_jobs,
     )
 
 

@@ -35,6 +35,20 @@ def _existing(path: str | Path) -> Path:
     return file
 
 
+def _read_csv(file: Path) -> pd.DataFrame:
+    """The table in ``file``; an empty or unparsable file is named in the error."""
+    try:
+        table = pd.read_csv(file)
+    except pd.errors.EmptyDataError:
+        raise ValueError(f"{file} is empty; a CSV file needs a header row and data "
+                         "rows") from None
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{file} is not a readable CSV table: {exc}") from None
+    if table.empty:
+        raise ValueError(f"{file} has a header row but no data rows")
+    return table
+
+
 def _texts(table: pd.DataFrame, file: Path) -> pd.Series:
     if table.shape[1] != 1:
         raise ValueError(f"{file}: texts need one column besides the target, found "
@@ -91,7 +105,7 @@ def read_training_data(path: str | Path, target: str | None,
     """
     file = _existing(path)
     if file.suffix.lower() == ".csv":
-        table = pd.read_csv(file)
+        table = _read_csv(file)
         if target is None:
             return table, None
         if target not in table.columns:
@@ -127,7 +141,7 @@ def read_features(path: str | Path, modality: str = "tabular") -> Any:
     file = _existing(path)
     suffix = file.suffix.lower()
     if suffix == ".csv":
-        table = pd.read_csv(file)
+        table = _read_csv(file)
         return _texts(table, file) if modality == "text" else table
     if suffix == ".npy":
         return np.load(file, allow_pickle=False)

@@ -3,14 +3,14 @@
 The objective is ordinary user code: build a model from a configuration,
 cross-validate it, return the score. ``optimize`` proposes configurations
 (Bayesian optimisation here), records every trial to a SQLite file, and
-returns the best one. Run it again with the same ``storage`` and ``study`` to
-continue the search where it stopped.
+returns the best one. Run it again: the same ``storage`` file and ``study``
+continue the search where it stopped, with 30 more trials.
 
-    python examples/scripted_search.py
+    python examples/scripted_search.py              # stores in scripted_search.db
+    python examples/scripted_search.py other.db 10  # another file, 10 more trials
 """
 
-import os
-import tempfile
+import sys
 import time
 
 from sklearn.datasets import load_breast_cancer
@@ -53,20 +53,22 @@ def objective(config):
 
 
 def main():
-    storage = os.path.join(tempfile.mkdtemp(), "tuning.db")
+    storage = sys.argv[1] if len(sys.argv) > 1 else "scripted_search.db"
+    n_trials = int(sys.argv[2]) if len(sys.argv) > 2 else 30
     start = time.perf_counter()
     result = optimize(
         objective,
         space,
         strategy="bayesian",
-        n_trials=30,
+        n_trials=n_trials,
         direction="maximize",
         storage=storage,
         study="breast-cancer",
         seed=0,
     )
     seconds = time.perf_counter() - start
-    print(f"{len(result.trials)} trials in {seconds:.1f} s, stored in {storage}")
+    print(f"{len(result.trials)} trials in the study ({seconds:.1f} s for this run), "
+          f"stored in {storage}")
     print(f"best accuracy: {result.best_value:.4f}")
     print(f"best config:   {result.best_config}")
     frame = result.history_frame().sort_values("value", ascending=False)

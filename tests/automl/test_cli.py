@@ -44,9 +44,40 @@ def test_missing_target_column_is_named(train_csv, capsys):
     assert "target column 'nope' is not in" in capsys.readouterr().err
 
 
-def test_bad_budget_is_a_clear_error(train_csv, capsys):
-    assert main(["fit", str(train_csv), "--target", "label", "--time-budget", "0"]) == 2
-    assert "time_budget must be a positive number" in capsys.readouterr().err
+@pytest.mark.parametrize("flag, value, message", [
+    ("--time-budget", "0", "must be a positive number of seconds, got 0"),
+    ("--time-budget", "-5", "must be a positive number of seconds, got -5"),
+    ("--time-budget", "soon", "'soon' is not a number of seconds"),
+    ("--trial-time-limit", "-1", "must be a positive number of seconds, got -1"),
+    ("--n-jobs", "0", "must be a positive integer or -1, got 0"),
+])
+def test_a_bad_option_is_named_by_its_flag(train_csv, capsys, flag, value, message):
+    with pytest.raises(SystemExit) as exit_:
+        main(["fit", str(train_csv), "--target", "label", flag, value])
+    assert exit_.value.code == 2
+    assert f"argument {flag}: {message}" in capsys.readouterr().err
+
+
+def test_n_jobs_and_trial_time_limit_reach_the_search(train_csv, tmp_path, capsys):
+    code = main(["fit", str(train_csv), "--target", "label", "--max-trials", "2",
+                 "--models", "logistic_regression", "--n-jobs", "2",
+                 "--trial-time-limit", "30", "--output", str(tmp_path / "m")])
+    assert code == 0
+    from automl import AutoML
+
+    model = AutoML.load(tmp_path / "m")
+    assert (model.n_jobs, model.trial_time_limit) == (2, 30.0)
+
+
+@pytest.mark.parametrize("content, message", [
+    ("", "is empty; a CSV file needs a header row and data rows"),
+    ("a,b,label\n", "has a header row but no data rows"),
+])
+def test_an_empty_csv_is_named(tmp_path, capsys, content, message):
+    path = tmp_path / "empty.csv"
+    path.write_text(content)
+    assert main(["fit", str(path), "--target", "label"]) == 2
+    assert f"{path} {message}" in capsys.readouterr().err
 
 
 def test_plugins_lists_versions_and_models():

@@ -60,7 +60,8 @@ def _add_search_options(parser: argparse.ArgumentParser, default_budget: float) 
                         help="folds, a holdout fraction, 'holdout' or 'auto' (default)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     parser.add_argument("--verbose", type=int, choices=(0, 1, 2), default=1,
-                        help="0: silent, 1: live status line on a terminal (default), "
+                        help="0: silent; 1 (default): what is searched, a live bar on a "
+                             "terminal or a line per improvement, the final model; "
                              "2: a line per trial")
 
 
@@ -100,7 +101,7 @@ def _make_automl(args: argparse.Namespace):  # noqa: ANN202 - AutoML is imported
 
 
 def _print_leaderboard(board: pd.DataFrame, rows: int = 10) -> None:
-    shown = board.drop(columns=["params", "error"]).head(rows)
+    shown = board.drop(columns=["params", "error"], errors="ignore").head(rows)
     print(shown.to_string(index=False))
     if len(board) > rows:
         print(f"... {len(board) - rows} more trials")
@@ -121,12 +122,28 @@ def cmd_demo(args: argparse.Namespace) -> int:
     model = _make_automl(args).fit(X_train, y_train)
     print("\nLeaderboard (cross-validated on the training rows):")
     _print_leaderboard(model.leaderboard())
-    kind = "R^2" if model.task_ == "regression" else "accuracy"
-    members = len(model.final_.estimators)
-    final = f"ensemble of {members} trials" if members > 1 else model.best_trial_.model
-    print(f"\nheld-out {kind} of the final model ({final}): "
-          f"{model.score(X_test, y_test):.4f}")
+    print(f"\nfinal model: {model.final_model_description()}")
+    searched = _search_metric(model, X_test, y_test)
+    print(f"held-out rows ({len(X_test)}): {model.metric_} {searched:.4f} (the metric "
+          f"searched), {_score_name(model)} {model.score(X_test, y_test):.4f} (model.score)")
     return 0
+
+
+def _score_name(model) -> str:  # noqa: ANN001 - AutoML is imported lazily
+    return "R^2" if model.task_ == "regression" else "accuracy"
+
+
+def _search_metric(model, X, y) -> float:  # noqa: ANN001 - AutoML is imported lazily
+    """The held-out score in the metric the search optimised."""
+    import numpy as np
+
+    from automl.registry import get_registry
+
+    metric = get_registry().metric(model.metric_)
+    if model.task_ == "regression":
+        return metric(np.asarray(y, dtype=float), model.predict(X))
+    codes = np.searchsorted(model.classes_, np.asarray(y))
+    return metric(codes, model.predict_proba(X))
 
 
 def cmd_fit(args: argparse.Namespace) -> int:

@@ -107,12 +107,15 @@ class Dataset:
         Encoded labels (int, classification), float targets (regression,
         ratings), or None (implicit-feedback recommendation).
     task : str
-        ``"binary"``, ``"multiclass"``, ``"regression"``, ``"rating"`` or
-        ``"ranking"``.
+        ``"binary"``, ``"multiclass"``, ``"regression"``, ``"rating"``,
+        ``"ranking"`` or ``"generation"``.
     classes : numpy.ndarray or None
         The user's class labels, in encoding order.
     schema : Schema or a modality schema
         What predict-time input must match.
+    target : str or None
+        Generation: the column of ``X`` that fit's ``y`` became (None
+        without ``y``, and for the other tasks).
     """
 
     X: Any
@@ -120,6 +123,7 @@ class Dataset:
     task: str
     classes: np.ndarray | None
     schema: Any
+    target: str | None = None
 
     @property
     def n_classes(self) -> int | None:
@@ -236,16 +240,55 @@ def target_values(y: Any) -> np.ndarray:
 
 
 def infer_task(y: np.ndarray) -> str:
-    """Infer ``binary``, ``multiclass`` or ``regression`` from target values."""
+    """Infer ``binary``, ``multiclass`` or ``regression`` from target values.
+
+    :func:`task_reason` states the rule.
+    """
+    return _inference(y)[0]
+
+
+def task_reason(y: np.ndarray) -> str:
+    """Why :func:`infer_task` chose its task for ``y``, in words a user reads at fit.
+
+    Numbers that are not all whole, or more than
+    ``MAX_CLASSES_FOR_INTEGER_TARGET`` distinct whole numbers, are a
+    regression target. Three or more whole numbers that run without a gap
+    and are very unevenly spread (the rarest value under
+    ``ORDERED_SCORE_SHARE`` of the commonest, as a 0-10 rating or a quality
+    score is) are read as an ordered score: regression. Other whole numbers
+    and any strings or booleans are class labels.
+    """
+    return _inference(y)[1]
+
+
+ORDERED_SCORE_SHARE = 0.05
+"""An integer target whose rarest value is rarer than this share of its commonest
+(with at least three values and no gap between them) is read as a score: regression."""
+
+
+def _inference(y: np.ndarray) -> tuple[str, str]:
+    override = "; pass task='multiclass' to treat them as classes"
     if y.dtype.kind in "fiu" and y.dtype.kind != "b":
         values = y.astype(float)
-        integral = bool(np.all(np.mod(values, 1) == 0))
-        n_unique = len(np.unique(values))
-        if not integral or n_unique > MAX_CLASSES_FOR_INTEGER_TARGET:
-            return "regression"
-        return "binary" if n_unique <= 2 else "multiclass"
-    n_unique = len(pd.unique(pd.Series(y, dtype=object)))
-    return "binary" if n_unique <= 2 else "multiclass"
+        uniques, counts = np.unique(values, return_counts=True)
+        if not np.all(np.mod(values, 1) == 0):
+            return "regression", "y holds numbers that are not whole"
+        span = f"{len(uniques)} whole numbers from {uniques[0]:g} to {uniques[-1]:g}"
+        if len(uniques) > MAX_CLASSES_FOR_INTEGER_TARGET:
+            return "regression", f"y holds {span}" + override
+        ordered = len(uniques) >= 3 and uniques[-1] - uniques[0] == len(uniques) - 1
+        if ordered and counts.min() < ORDERED_SCORE_SHARE * counts.max():
+            return "regression", (f"y holds {span}, very unevenly spread ({counts.min()} to "
+                                  f"{counts.max()} rows each): read as an ordered score"
+                                  + override)
+        if len(uniques) <= 2:
+            return "binary", f"y holds 2 values ({uniques[0]:g}, {uniques[-1]:g})"
+        return "multiclass", (f"y holds {span}, read as class labels; pass "
+                              "task='regression' to predict them as numbers")
+    uniques = pd.unique(pd.Series(y, dtype=object))
+    task = "binary" if len(uniques) <= 2 else "multiclass"
+    shown = ", ".join(repr(v) for v in uniques[:4]) + (", ..." if len(uniques) > 4 else "")
+    return task, f"y holds {len(uniques)} labels ({shown})"
 
 
 def _check_target_missing(y: np.ndarray) -> None:
@@ -403,7 +446,7 @@ def check_rare_classes(y: np.ndarray, classes: Sequence[Any]) -> None:
         warnings.warn(
             f"classes {singles} have a single row each: cross-validation cannot score them "
             "and some models may fail on them; add rows or merge the classes",
-            stacklevel=3,
+            stacklevel=4,
         )
 
 
@@ -412,19 +455,12 @@ def context_for(schema: Any, **facts: Any) -> Context:
 
     ``facts`` are the Context fields that do not come from the schema (task,
     rows, classes, seed, threads, device). Multimodal data gets one context
-    per part in ``Context.parts``.
+    per part in ``Context.parts``. Interactions get theirs from their task
+    (``automl.tasks.recommendation.RecommendationTask.context``).
     """
     tabular = schema.modality == "tabular"
     parts = tuple((name, context_for(part, **facts))
                   for name, part in getattr(schema, "parts", ()))
-    if schema.modality == "interactions":
-        side = schema.side
-        facts = {**facts, "n_users": schema.n_users, "n_items": schema.n_items,
-                 "implicit": facts["task"] == "ranking",
-                 "numeric_columns": side.numeric if side is not None else (),
-                 "categorical_columns": side.categorical if side is not None else ()}
-        return Context(n_features=int(np.prod(schema.input_shape)),
-                       modality=schema.modality, input_shape=schema.input_shape, **facts)
     return Context(
         n_features=int(np.prod(schema.input_shape)),
         numeric_columns=schema.numeric if tabular else (),

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import logging
+import math
 import sys
 import time
-import warnings
-from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -16,35 +16,55 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
-from automl.data import (
-    Dataset,
-    check_rare_classes,
-    context_for,
-    data_fingerprint,
-    validate_training_data,
-)
-from automl.engine import Budget, Search, add_ensemble_row, join_spaces, leaderboard
-from automl.evaluation import evaluator_for, make_splits
+from automl.data import Dataset, data_fingerprint, target_values, task_reason
+from automl.engine import Budget, ModelSearch, add_ensemble_row, leaderboard
+from automl.engine.evaluation import Splits
+from automl.engine.progress import ProgressPrinter
+from automl.engine.records import TrialRecord
+from automl.engine.storage import TrialStore
+from automl.engine.workers import TrialData, fit_time_limit, make_pool, threads_per_trial
 from automl.final import REFIT_MARGIN, RESERVE_SHARE, FinalReserve, build_final, ranked
-from automl.interactions import validate_interactions
-from automl.metrics import DEFAULT_METRICS, Metric
-from automl.params import check_search_params
-from automl.progress import ProgressPrinter
-from automl.recommendation import RecommenderMixin, recommendation_splits
-from automl.records import TrialRecord
+from automl.metrics import Metric
+from automl.params import check_search_params, make_strategy, resolve_metric, resolve_models
 from automl.registry import Registry, get_registry
 from automl.specs import Context, ModelSpec
-from automl.storage import TrialStore
-from automl.synthesis import (
-    GeneratorMixin,
-    column_dtypes,
-    generation_splits,
-    target_name,
-    validate_generation_data,
-)
-from automl.workers import TrialData, fit_time_limit, make_pool, threads_per_trial
+from automl.tasks import Evaluator, Task, fitted_task, task_for
+from automl.tasks.generation import GeneratorMixin
+from automl.tasks.recommendation import RecommenderMixin
 
 logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SearchPlan:
+    """What ``fit`` settles before the first trial runs.
+
+    Attributes
+    ----------
+    ctx : Context
+        What every spec's ``build`` gets, with each fold's fit limit.
+    specs : dict of str to ModelSpec
+        The models searched.
+    strategy : search.Strategy
+        Proposes their configurations.
+    splits : list of (ndarray, ndarray)
+        The task's resampling, shared by every trial.
+    evaluate : callable
+        How a trial is fitted and scored (the task's evaluator).
+    limits : Budget
+        Time budget, trial count and per-trial limit, defaults filled in.
+    ensemble_size : int
+        Steps of greedy selection; 0 when the task's trials do not ensemble
+        or ``ensemble=None``.
+    """
+
+    ctx: Context
+    specs: dict[str, ModelSpec]
+    strategy: Any
+    splits: Splits
+    evaluate: Evaluator
+    limits: Budget
+    ensemble_size: int
 
 
 class AutoML(RecommenderMixin, GeneratorMixin, BaseEstimator):
@@ -60,16 +80,20 @@ class AutoML(RecommenderMixin, GeneratorMixin, BaseEstimator):
         limit (``time_budget`` left None), the leaderboard is reproducible:
         a time limit can stop a network's training at an epoch that depends
         on the machine's load.
-    task : {"binary", "multiclass", "classification", "regression", "recommendation"}, optional
-        Inferred from ``y`` when None. ``"recommendation"``: ``X`` holds
-        user-item interactions (see ``automl.interactions``) and ``y`` their
-        ratings, or None for implicit feedback; then ``recommend`` serves
-        top-k items. ``"generation"``: learn the rows of ``X`` (with ``y``, if
-        given, as one more column whose train-on-synthetic score every trial
-        also records; see ``automl.synthesis``); then ``sample`` draws rows.
-    modality : {"tabular", "image", "sequence", "text"}, optional
+    task : str, optional
+        ``"binary"``, ``"multiclass"``, ``"classification"``, ``"regression"``,
+        ``"recommendation"`` or ``"generation"`` (a key of
+        ``automl.tasks.TASKS``); inferred from ``y`` when None or ``"auto"``.
+        ``"recommendation"``: ``X`` holds user-item interactions (see
+        ``automl.tasks.recommendation.interactions``) and ``y`` their ratings,
+        or None for implicit feedback; then ``recommend`` serves top-k items.
+        ``"generation"``: learn the rows of ``X`` (with ``y``, if given, as one
+        more column whose train-on-synthetic score every trial also records;
+        see ``automl.tasks.generation``); then ``sample`` draws rows.
+    modality : {"tabular", "image", "sequence", "text", "multimodal"}, optional
         Detected from ``X`` when None (see ``automl.modalities``; a 3-D array
-        is read as grey images when square or uint8, else as sequences).
+        is read as grey images when square or uint8, else as sequences; a dict
+        of parts is multimodal).
     metric : str, optional
         A registered metric (``accuracy``, ``balanced_accuracy``, ``roc_auc``,
         ``log_loss``, ``f1``, ``rmse``, ``mae``, ``r2`` or a plugin's). Defaults to
@@ -114,9 +138,11 @@ class AutoML(RecommenderMixin, GeneratorMixin, BaseEstimator):
         Name of the study inside ``storage``.
     random_state : int, optional
         Seed of the resampling, the strategy and the models.
-    verbose : int, default=0
-        1 shows a live status line on stderr when it is a terminal; 2 prints a
-        line per trial.
+    verbose : int, default=1
+        On standard error: 1 prints what is searched (models, budget, rows,
+        the task and why), a live progress bar on a terminal or one line per
+        improvement elsewhere, and a closing line naming the final model; 2
+        prints a line per trial; 0 prints nothing.
     ensemble : {"greedy", "stacking"} or None, default="greedy"
         How the final model combines trials: greedy ensemble selection
         (Caruana et al. 2004) over the best trials' out-of-fold predictions, a
@@ -144,7 +170,7 @@ class AutoML(RecommenderMixin, GeneratorMixin, BaseEstimator):
     final_ : automl.final.FinalModel
         The refitted estimators behind ``predict``: the ensemble's members with
         their weights, or the best trial alone.
-    ensemble_ : automl.ensemble.Ensemble or None
+    ensemble_ : automl.final.Ensemble or None
         The greedy ensemble selected over out-of-fold predictions, when used.
     trials_ : list of TrialRecord
         Every trial of the search.
@@ -167,7 +193,7 @@ class AutoML(RecommenderMixin, GeneratorMixin, BaseEstimator):
         storage: Any = None,
         study: str = "default",
         random_state: int | None = None,
-        verbose: int = 0,
+        verbose: int = 1,
         ensemble: str | None = "greedy",
         ensemble_size: int = 50,
         device: str = "auto",
@@ -201,6 +227,10 @@ class AutoML(RecommenderMixin, GeneratorMixin, BaseEstimator):
     def fit(self, X: Any, y: Any = None) -> AutoML:
         """Search for the best model of ``X -> y`` within the budget and refit it.
 
+        The phases: validate the data (the task's), open the study, plan the
+        search, run it, and finish (build the final model, set the fitted
+        attributes).
+
         Raises
         ------
         ValueError
@@ -210,79 +240,115 @@ class AutoML(RecommenderMixin, GeneratorMixin, BaseEstimator):
         """
         started = time.monotonic()
         self._check_params()
+        task = task_for(self.task)
         registry = get_registry()
-        data = self._validate(X, y)
-        if data.classes is not None:
-            check_rare_classes(data.y, data.classes)
-        metric = self._resolve_metric(registry, data.task)
+        data = task.validate(X, y, self.get_params(deep=False))
+        metric = resolve_metric(self.metric, registry, task.default_metrics, data.task)
         store = TrialStore(self.storage, self.study)
         try:
             seed = self._open_study(store, data, metric)
-        except Exception:
+            plan = self._plan(task, registry, data, seed)
+            progress = ProgressPrinter(metric, plan.limits.time_budget, stream=sys.stderr,
+                                       verbose=self.verbose) if self.verbose else None
+            if progress is not None:
+                progress.start(self._search_line(plan, data, metric, y))
+            records, interrupted = self._run(plan, data, metric, store, progress, started)
+        finally:
             store.close()
-            raise
-        ctx = context_for(data.schema, task=data.task, n_rows=len(data.X),
-                          n_classes=data.n_classes, seed=seed,
-                          n_threads=threads_per_trial(self.n_jobs), device=self.device,
-                          target=target_name(y) if data.task == "generation" else None)
-        try:
-            specs = self._resolve_models(registry, ctx)
-            strategy = self._make_strategy(registry, specs, seed)
-            if ctx.family == "recommendation":
-                splits = recommendation_splits(data.X, ctx.implicit, seed)
-            elif ctx.family == "generation":
-                splits = generation_splits(len(data.X), seed)
-            else:
-                # "auto": neural models of images, sequences and texts train far slower
-                # than tabular ones, so their trials use one holdout split
-                cv = "holdout" if self.cv == "auto" and ctx.modality != "tabular" else self.cv
-                splits = make_splits(data.task, data.y, cv, seed)
-        except Exception:
-            store.close()
-            raise
+        if interrupted:
+            self._stop_on_interrupt(records, metric, progress)
+        self._finish(task, plan, data, metric, records,
+                     deadline=started + plan.limits.time_budget, X=X, y=y)
+        if progress is not None:
+            progress.close(f"final model: {self.final_model_description()}",
+                           time.monotonic() - started)
+        return self
 
+    @staticmethod
+    def _stop_on_interrupt(records: list[TrialRecord], metric: Metric,
+                           progress: ProgressPrinter | None) -> None:
+        """After Ctrl-C: go on to the final model from the finished trials, or re-raise."""
+        finished = ranked(records, metric)
+        if not finished:
+            message = "interrupted before any trial finished; no model was built"
+            _tell(progress, message)
+            raise KeyboardInterrupt(message)
+        _tell(progress, f"interrupted after {len(records)} trials; building the final model "
+                        f"from the {len(finished)} that finished (the study is stored and "
+                        "resumes)")
+
+    def _search_line(self, plan: SearchPlan, data: Dataset, metric: Metric, y: Any) -> str:
+        """What the search is about to do, and why the task is what it is, in one line."""
+        limits = plan.limits
+        budget = [f"{limits.time_budget:g} s"] if math.isfinite(limits.time_budget) else []
+        budget += [f"{limits.max_trials} trials"] if limits.max_trials else []
+        if self.task is not None:
+            reason = f"task={self.task!r} as given"
+        elif data.task in ("binary", "multiclass", "regression"):
+            reason = task_reason(target_values(y))
+        else:
+            reason = ""
+        families = len(plan.specs)
+        return (f"searching {families} model {'family' if families == 1 else 'families'} "
+                f"({', '.join(plan.specs)}) for {' or '.join(budget) or 'no limit'} on "
+                f"{len(data.X):,} rows of {data.schema.modality} data, {data.task}"
+                f"{f' ({reason})' if reason else ''}, metric {metric.name}")
+
+    def final_model_description(self) -> str:
+        """The final model in words: the ensemble and its members' weights, or the trial."""
+        check_is_fitted(self, "final_")
+        return self.final_.describe({r.number: r.model for r in self.trials_}, self.metric_)
+
+    def _plan(self, task: Task, registry: Registry, data: Dataset, seed: int) -> SearchPlan:
+        """Settle the context, models, strategy, splits, evaluator and limits of the search."""
+        ctx = task.context(data, seed=seed, n_threads=threads_per_trial(self.n_jobs),
+                           device=self.device)
+        specs = resolve_models(self.models, registry, ctx)
+        strategy = make_strategy(self.strategy, self.early_stopping, registry, specs, seed)
+        splits = task.splits(data, ctx, self.cv)
         limits = Budget.resolve(self.time_budget, self.max_trials, self.trial_time_limit,
                                 refit_share=REFIT_MARGIN / len(splits))
         if limits.trial_time_limit is not None:
             # each fold's fit may use its share of the trial's limit, less a margin for
             # predicting and scoring, so that epoch-trained models stop instead of dying
             ctx = replace(ctx, time_limit=fit_time_limit(limits.trial_time_limit, len(splits)))
-        progress = ProgressPrinter(metric, limits.time_budget, stream=sys.stderr,
-                                   verbose=self.verbose) if self.verbose else None
+        ensemble_size = self.ensemble_size if self.ensemble and task.ensembles(data.task) else 0
+        return SearchPlan(ctx, specs, strategy, splits, task.evaluator(ctx), limits,
+                          ensemble_size)
+
+    def _run(self, plan: SearchPlan, data: Dataset, metric: Metric, store: TrialStore,
+             progress: ProgressPrinter | None, started: float,
+             ) -> tuple[list[TrialRecord], bool]:
+        """Run the search on a worker pool; every finished trial is committed to ``store``.
+
+        Returns the records and whether Ctrl-C stopped the search.
+        """
+        specs, strategy, limits = plan.specs, plan.strategy, plan.limits
         pool = None
         try:
             loaded = store.load()
-            pool = make_pool(TrialData(data.X, data.y, splits, metric, ctx, specs,
-                                       evaluator_for(ctx)), self.n_jobs, self.backend)
+            pool = make_pool(TrialData(data.X, data.y, plan.splits, metric, plan.ctx, specs,
+                                       plan.evaluate), self.n_jobs, self.backend)
             remaining = limits.time_budget - (time.monotonic() - started)
-            search = Search(
+            search = ModelSearch(
                 specs, strategy, metric, pool, replace(limits, time_budget=remaining),
                 store=store, loaded=loaded,
-                reserve=FinalReserve(metric, data.y, self._ensemble_size(data),
+                reserve=FinalReserve(metric, data.y, plan.ensemble_size,
                                       ceiling=RESERVE_SHARE * limits.time_budget),
                 on_trial=progress,
             )
-            records = search.run()
+            return search.run(), search.interrupted
         finally:
             if pool is not None:
                 pool.close()
-            store.close()
-        self._finish(data, ctx, specs, metric, records,
-                     deadline=started + limits.time_budget)
-        if data.task == "generation":
-            self.column_dtypes_ = column_dtypes(X, y)
-        if progress is not None:
-            progress.close(self.best_trial_, time.monotonic() - started)
-        return self
 
-    def _finish(self, data: Dataset, ctx: Context, specs: dict[str, ModelSpec],
-                metric: Metric, records: list[TrialRecord], deadline: float) -> None:
+    def _finish(self, task: Task, plan: SearchPlan, data: Dataset, metric: Metric,
+                records: list[TrialRecord], deadline: float, X: Any, y: Any) -> None:
         """Build the final model (ensemble or best trial) and set the fitted attributes."""
-        self.final_, self.ensemble_ = build_final(
-            records, data.X, data.y, ctx, specs, metric, deadline,
-            ensemble_size=self._ensemble_size(data),
-            method=(self.ensemble or "greedy") if self._ensemble_size(data) else "greedy",
-        )
+        method = (self.ensemble or "greedy") if plan.ensemble_size else "greedy"
+        final = build_final(records, data.X, data.y, plan.ctx, plan.specs, metric, deadline,
+                            ensemble_size=plan.ensemble_size, method=method)
+        self.final_, self.ensemble_ = final.model, final.ensemble
         ok = ranked(records, metric)
         by_number = {r.number: r for r in records}
         self.best_trial_ = ok[0] if ok else by_number[next(iter(self.final_.estimators))]
@@ -297,21 +363,8 @@ class AutoML(RecommenderMixin, GeneratorMixin, BaseEstimator):
                 self.feature_names_in_ = np.asarray(data.schema.columns, dtype=object)
         if data.classes is not None:
             self.classes_ = data.classes
-        if ctx.family == "recommendation":
-            self.interactions_ = (data.X["user"].to_numpy(), data.X["item"].to_numpy())
-
-    def _validate(self, X: Any, y: Any) -> Dataset:
-        if self.task == "recommendation":
-            return validate_interactions(X, y, self.user_column, self.item_column)
-        if self.task == "generation":
-            return validate_generation_data(X, y)
-        return validate_training_data(X, y, self.task, self.modality)
-
-    def _ensemble_size(self, data: Dataset) -> int:
-        # ranks of implicit feedback and scores on different scales do not average
-        if not self.ensemble or data.task in ("ranking", "generation"):
-            return 0
-        return self.ensemble_size
+        for name, value in task.fitted_attributes(data, X, y).items():
+            setattr(self, name, value)
 
     def _check_params(self) -> None:
         check_search_params(self)
@@ -339,71 +392,17 @@ class AutoML(RecommenderMixin, GeneratorMixin, BaseEstimator):
             return int(self.random_state.randint(2**31))
         return int(self.random_state)
 
-    def _resolve_metric(self, registry: Registry, task: str) -> Metric:
-        name = self.metric or DEFAULT_METRICS[task]
-        metric = registry.metric(name)
-        if task not in metric.tasks:
-            usable = sorted(n for n, m in registry.metrics.items() if task in m.tasks)
-            raise ValueError(f"metric {name!r} does not apply to {task}; use one of {usable}")
-        return metric
-
-    def _resolve_models(self, registry: Registry, ctx: Context) -> dict[str, ModelSpec]:
-        if self.models is None:
-            specs = {n: s for n, s in registry.models.items() if s.supports(ctx)}
-            if not specs:
-                raise ValueError(f"no registered model supports {ctx.task} on {ctx.modality} "
-                                 f"data; loaded models: {sorted(registry.models)}")
-            return specs
-        if isinstance(self.models, Mapping):
-            overrides = {name: dict(space or {}) for name, space in self.models.items()}
-            given: dict[str, ModelSpec] = {}
-        else:
-            items = [self.models] if isinstance(self.models, str | ModelSpec) \
-                else list(self.models)
-            given = {m.name: m for m in items if isinstance(m, ModelSpec)}
-            overrides = {m if isinstance(m, str) else m.name: {} for m in items}
-        if not overrides:
-            raise ValueError("models is empty; pass model names or None for all")
-        specs = {}
-        for name, space in overrides.items():
-            spec = given.get(name) or registry.model(name)
-            specs[name] = spec.with_overrides(space) if space else spec
-        unfit = [n for n, s in specs.items() if not s.supports(ctx)]
-        if len(unfit) == len(specs):
-            usable = sorted(n for n, s in registry.models.items() if s.supports(ctx))
-            raise ValueError(f"models {unfit} do not support {ctx.task} on {ctx.modality} "
-                             f"data; usable models: {usable}")
-        if unfit:
-            warnings.warn(f"models {unfit} do not support {ctx.task}; searching the others",
-                          stacklevel=3)
-        return {n: s for n, s in specs.items() if n not in unfit}
-
-    def _make_strategy(self, registry: Registry, specs: dict[str, ModelSpec],
-                       seed: int) -> Any:
-        from search import Strategy, SuccessiveHalving
-
-        space = join_spaces(specs)
-        if isinstance(self.strategy, Strategy):
-            if self.strategy.space != space or self.strategy.n_asked:
-                raise ValueError(
-                    "a Strategy instance must be new and built on this search's space; pass "
-                    "its class or a factory(space, seed=...) instead"
-                )
-            return self.strategy
-        factory = registry.strategy(self.strategy) if isinstance(self.strategy, str) \
-            else self.strategy
-        if not callable(factory):
-            raise ValueError(f"strategy must be a registered name, a Strategy or a factory, "
-                             f"got {self.strategy!r}; known: {sorted(registry.strategies)}")
-        if self.early_stopping:
-            return SuccessiveHalving(space, seed=seed, base=factory)
-        return factory(space, seed=seed)
-
     # -- predict -------------------------------------------------------------------------
 
     def _transform(self, X: Any) -> Any:
         check_is_fitted(self, "final_")
         return self.schema_.transform(X)
+
+    def _task(self) -> Task:
+        """The task fitted (from ``task_``), else the one ``task`` names."""
+        if hasattr(self, "task_"):
+            return fitted_task(self.task_)
+        return task_for(self.task)
 
     def predict(self, X: Any) -> np.ndarray:
         """Predict labels (in the user's own type) or values.
@@ -412,21 +411,19 @@ class AutoML(RecommenderMixin, GeneratorMixin, BaseEstimator):
         or relevance scores for implicit feedback (higher is better).
         """
         Xt = self._transform(X)
-        prediction = self.final_.predict_matrix(Xt)
-        if self.task_ not in ("binary", "multiclass"):
-            return prediction  # values, ratings or relevance scores
-        return self.classes_[np.argmax(prediction, axis=1)]
+        return self._task().predict(self, self.final_.predict_matrix(Xt))
 
     def _is_classifier(self) -> bool:
-        task = getattr(self, "task_", self.task)
-        return task not in ("regression", "rating", "ranking", "recommendation", "generation")
+        try:
+            task = self._task()
+        except ValueError:  # an unknown task, which fit reports
+            return True
+        return task.classifies(getattr(self, "task_", self.task))
 
     @available_if(_is_classifier)
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities, columns in the order of ``classes_``."""
-        Xt = self._transform(X)
-        if self.task_ == "regression":
-            raise AttributeError("predict_proba is only available for classification")
+        Xt = self._transform(X)  # checks that the model is fitted
         return self.final_.predict_matrix(Xt)
 
     def score(self, X: Any, y: Any) -> float:
@@ -492,3 +489,11 @@ class AutoML(RecommenderMixin, GeneratorMixin, BaseEstimator):
 
             tags.regressor_tags = RegressorTags()
         return tags
+
+
+def _tell(progress: ProgressPrinter | None, message: str) -> None:
+    """A remark for the user: on the progress stream, else as a logged warning."""
+    if progress is not None:
+        progress.note(message)
+    else:
+        logger.warning(message)

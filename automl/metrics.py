@@ -16,10 +16,6 @@ import numpy as np
 
 from automl import hookimpl
 
-DEFAULT_METRICS = {"binary": "roc_auc", "multiclass": "log_loss", "regression": "rmse",
-                   "rating": "rmse", "ranking": "ndcg_at_10", "generation": "c2st_auc"}
-"""Default metric per task: threshold-free for binary, proper scoring for multiclass."""
-
 
 @dataclass(frozen=True)
 class Metric:
@@ -36,7 +32,9 @@ class Metric:
     greater_is_better : bool
         Direction of the score.
     tasks : frozenset of str
-        Concrete tasks served: ``"binary"``, ``"multiclass"``, ``"regression"``.
+        Concrete tasks served: ``"binary"``, ``"multiclass"``, ``"regression"``,
+        ``"rating"``, ``"ranking"``, ``"generation"``. Each task names its default
+        metric (``automl.tasks.Task.default_metrics``).
     """
 
     name: str
@@ -114,13 +112,13 @@ def _r2(y: np.ndarray, pred: np.ndarray) -> float:
 
 
 def _ndcg_at_10(_: np.ndarray, ranks: np.ndarray) -> float:
-    from automl.ranking import ndcg_at_k
+    from automl.tasks.recommendation.ranking import ndcg_at_k
 
     return ndcg_at_k(ranks, 10)
 
 
 def _hit_rate_at_10(_: np.ndarray, ranks: np.ndarray) -> float:
-    from automl.ranking import hit_rate_at_k
+    from automl.tasks.recommendation.ranking import hit_rate_at_k
 
     return hit_rate_at_k(ranks, 10)
 
@@ -147,7 +145,7 @@ BUILTIN_METRICS = (
     Metric("r2", _r2, True, _REGRESSION),
     Metric("ndcg_at_10", _ndcg_at_10, True, _RANKING),
     Metric("hit_rate_at_10", _hit_rate_at_10, True, _RANKING),
-    # generation trials are scored by automl.synthesis.GenerationEvaluation, which
+    # generation trials are scored by automl.tasks.generation.GenerationEvaluation, which
     # runs the two-sample test; the metric names it and gives its direction
     Metric("c2st_auc", _c2st_auc, False, _GENERATION),
 )

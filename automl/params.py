@@ -1,10 +1,23 @@
-"""Checks of the ``AutoML`` constructor arguments, run first in ``fit``."""
+"""``AutoML``'s arguments: their checks, run first in ``fit``, and what names resolve to.
+
+:func:`resolve_metric`, :func:`resolve_models` and :func:`make_strategy` turn
+the ``metric``, ``models`` and ``strategy`` arguments into registered objects,
+with errors that list what is known.
+"""
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
+
+from automl.engine import join_spaces
+from automl.metrics import Metric
+from automl.registry import Registry
+from automl.specs import Context, ModelSpec
+from search import Strategy, SuccessiveHalving
 
 
 def check_search_params(model: Any) -> None:
@@ -42,3 +55,79 @@ def check_search_params(model: Any) -> None:
     if model.device not in ("auto", "cpu", "cuda") and not str(model.device).startswith(
             "cuda:"):
         raise ValueError(f"device must be 'auto', 'cpu' or 'cuda', got {model.device!r}")
+
+
+def resolve_metric(name: str | None, registry: Registry, defaults: Mapping[str, str],
+                   task: str) -> Metric:
+    """The registered metric ``name`` (the task's default when None), checked against ``task``.
+
+    ``defaults`` maps concrete tasks to metric names (``Task.default_metrics``).
+    """
+    name = name or defaults[task]
+    metric = registry.metric(name)
+    if task not in metric.tasks:
+        usable = sorted(n for n, m in registry.metrics.items() if task in m.tasks)
+        raise ValueError(f"metric {name!r} does not apply to {task}; use one of {usable}")
+    return metric
+
+
+def resolve_models(models: Any, registry: Registry, ctx: Context) -> dict[str, ModelSpec]:
+    """The specs ``AutoML(models=...)`` names that support ``ctx`` (all eligible when None).
+
+    Names and unregistered ``ModelSpec`` objects, or a dict name -> space
+    overrides; specs that do not support the data are dropped with a warning,
+    and naming only such specs is an error.
+    """
+    if models is None:
+        specs = {n: s for n, s in registry.models.items() if s.supports(ctx)}
+        if not specs:
+            raise ValueError(f"no registered model supports {ctx.task} on {ctx.modality} "
+                             f"data; loaded models: {sorted(registry.models)}")
+        return specs
+    if isinstance(models, Mapping):
+        overrides = {name: dict(space or {}) for name, space in models.items()}
+        given: dict[str, ModelSpec] = {}
+    else:
+        items = [models] if isinstance(models, str | ModelSpec) else list(models)
+        given = {m.name: m for m in items if isinstance(m, ModelSpec)}
+        overrides = {m if isinstance(m, str) else m.name: {} for m in items}
+    if not overrides:
+        raise ValueError("models is empty; pass model names or None for all")
+    specs = {}
+    for name, space in overrides.items():
+        spec = given.get(name) or registry.model(name)
+        specs[name] = spec.with_overrides(space) if space else spec
+    unfit = [n for n, s in specs.items() if not s.supports(ctx)]
+    if len(unfit) == len(specs):
+        usable = sorted(n for n, s in registry.models.items() if s.supports(ctx))
+        raise ValueError(f"models {unfit} do not support {ctx.task} on {ctx.modality} "
+                         f"data; usable models: {usable}")
+    if unfit:
+        warnings.warn(f"models {unfit} do not support {ctx.task}; searching the others",
+                      stacklevel=4)
+    return {n: s for n, s in specs.items() if n not in unfit}
+
+
+def make_strategy(strategy: Any, early_stopping: bool, registry: Registry,
+                  specs: Mapping[str, ModelSpec], seed: int) -> Strategy:
+    """The strategy ``AutoML(strategy=...)`` names, on the joined space of ``specs``.
+
+    A registered name, a ``Strategy`` class or ``factory(space, seed=...)``, or
+    a new ``Strategy`` built on that space; wrapped in successive halving when
+    ``early_stopping``.
+    """
+    space = join_spaces(specs)
+    if isinstance(strategy, Strategy):
+        if strategy.space != space or strategy.n_asked:
+            raise ValueError(
+                "a Strategy instance must be new and built on this search's space; pass "
+                "its class or a factory(space, seed=...) instead"
+            )
+        return strategy
+    factory = registry.strategy(strategy) if isinstance(strategy, str) else strategy
+    if not callable(factory):
+        raise ValueError(f"strategy must be a registered name, a Strategy or a factory, "
+                         f"got {strategy!r}; known: {sorted(registry.strategies)}")
+    if early_stopping:
+        return SuccessiveHalving(space, seed=seed, base=factory)
+    return factory(space, seed=seed)

@@ -42,11 +42,57 @@ own parts); each model family declares the rest in ``ModelSpec.persisted_types``
 TRUSTED_PREFIXES = ("automl.", "plugins.")
 """This project's own modules: their classes rebuild from plain state."""
 
-TRUSTED_ONLY_BY_NAME = frozenset({"plugins.neural._backbone.TorchScriptBackbone"})
+TRUSTED_ONLY_BY_NAME = frozenset({
+    # plugins (issue 15 move): the backbone moved; its old name stays listed
+    "plugins.neural.transfer.backbone.TorchScriptBackbone",
+    "plugins.neural._backbone.TorchScriptBackbone",
+})
 """Project types that carry a program (a TorchScript backbone runs when the model
 predicts): loaded only when the caller names them in ``trusted``."""
 
-MOVED_TYPES: dict[str, str] = {}
+MOVED_TYPES: dict[str, str] = {
+    # automl (issue 15 move)
+    "automl.records.TrialRecord": "automl.engine.records.TrialRecord",
+    "automl.final.FinalModel": "automl.final.model.FinalModel",
+    "automl.ensemble.Ensemble": "automl.final.ensemble.Ensemble",
+    "automl.stacking.StackedEnsemble": "automl.final.stacking.StackedEnsemble",
+    "automl.interactions.InteractionSchema":
+        "automl.tasks.recommendation.interactions.InteractionSchema",
+    # plugins (issue 15 move)
+    "plugins.neural._mlp_estimators.TabularMLPClassifier":
+        "plugins.neural.mlp.estimators.TabularMLPClassifier",
+    "plugins.neural._mlp_estimators.TabularMLPRegressor":
+        "plugins.neural.mlp.estimators.TabularMLPRegressor",
+    "plugins.neural._mlp_estimators._TabularMLP": "plugins.neural.mlp.estimators._TabularMLP",
+    "plugins.neural._image_estimators.ImageCNNClassifier":
+        "plugins.neural.cnn.estimators.ImageCNNClassifier",
+    "plugins.neural._image_estimators.ImageCNNRegressor":
+        "plugins.neural.cnn.estimators.ImageCNNRegressor",
+    "plugins.neural._transfer_estimators.TransferCNNClassifier":
+        "plugins.neural.transfer.estimators.TransferCNNClassifier",
+    "plugins.neural._transfer_estimators.TransferCNNRegressor":
+        "plugins.neural.transfer.estimators.TransferCNNRegressor",
+    "plugins.neural._backbone.TorchScriptBackbone":
+        "plugins.neural.transfer.backbone.TorchScriptBackbone",
+    "plugins.neural.lstm.RecurrentSequenceClassifier":
+        "plugins.neural.lstm.estimators.RecurrentSequenceClassifier",
+    "plugins.neural.lstm.RecurrentSequenceRegressor":
+        "plugins.neural.lstm.estimators.RecurrentSequenceRegressor",
+    "plugins.neural.transformer.TransformerSequenceClassifier":
+        "plugins.neural.transformer.estimators.TransformerSequenceClassifier",
+    "plugins.neural.transformer.TransformerSequenceRegressor":
+        "plugins.neural.transformer.estimators.TransformerSequenceRegressor",
+    "plugins.neural._sequence_batches.SequenceScaler":
+        "plugins.neural.sequence.batches.SequenceScaler",
+    "plugins.neural.fusion.FusionClassifier": "plugins.neural.fusion.estimators.FusionClassifier",
+    "plugins.neural.fusion.FusionRegressor": "plugins.neural.fusion.estimators.FusionRegressor",
+    "plugins.neural._fusion_inputs.PartInputs": "plugins.neural.fusion.inputs.PartInputs",
+    "plugins.neural._ncf_estimators.NeuMF": "plugins.neural.ncf.estimators.NeuMF",
+    "plugins.neural._ncf_estimators.HybridMF": "plugins.neural.ncf.estimators.HybridMF",
+    "plugins.neural._ncf_features.SideFeatures": "plugins.neural.ncf.features.SideFeatures",
+    "plugins.neural._gan_estimator.TabularGAN": "plugins.neural.gan.estimator.TabularGAN",
+    "plugins.neural._gan_transform.GANTransformer": "plugins.neural.gan.transform.GANTransformer",
+}
 """Old fully qualified type name -> new one, for classes that moved between
 modules since a file was saved; loading rewrites the file's schema in memory."""
 
@@ -76,7 +122,8 @@ def refused_types(found: Iterable[str], trusted: Iterable[str] = (),
         Fully qualified type names a skops file holds beyond skops' defaults
         (``skops.io.get_untrusted_types``).
     trusted : iterable of str
-        Names the caller trusts on top of the allow-list.
+        Names the caller trusts on top of the allow-list (a class's name from
+        before it moved counts for its new name too).
     allowed : iterable of str, optional
         The family types to allow; :func:`family_types` when None.
 
@@ -86,7 +133,9 @@ def refused_types(found: Iterable[str], trusted: Iterable[str] = (),
         The refused names, sorted; empty when the file may be loaded.
     """
     allowed = family_types() if allowed is None else frozenset(allowed)
-    accepted = TRUSTED_TYPES | allowed | set(trusted)
+    trusted = set(trusted)
+    accepted = TRUSTED_TYPES | allowed | trusted | {MOVED_TYPES[t] for t in trusted
+                                                    if t in MOVED_TYPES}
     return sorted(t for t in found if t not in accepted and (
         t in TRUSTED_ONLY_BY_NAME or not t.startswith(TRUSTED_PREFIXES)))
 

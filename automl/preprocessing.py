@@ -174,48 +174,57 @@ def tabular_preprocessor(
 
     transformers: list[tuple[str, Any, list[str]]] = []
     if cat_cols:
-        if categorical == "onehot":
-            encoder = OneHotEncoder(
-                handle_unknown="infrequent_if_exist",
-                max_categories=max_categories or MAX_ONEHOT_CATEGORIES,
-                sparse_output=sparse,
-                dtype=np.float64,
-            )
-            steps = [
-                ("as_object", _object_cast()),
-                ("impute", SimpleImputer(
-                    strategy="constant", fill_value=MISSING_CATEGORY, keep_empty_features=True
-                )),
-                ("encode", encoder),
-            ]
-        else:
-            encoder = OrdinalEncoder(
-                handle_unknown="use_encoded_value",
-                unknown_value=unknown_value,
-                encoded_missing_value=unknown_value,
-                max_categories=max_categories or MAX_ORDINAL_CATEGORIES,
-                dtype=np.float64,
-            )
-            steps = [("as_object", _object_cast()), ("encode", encoder)]
-        transformers.append(("cat", Pipeline(steps), cat_cols))
+        encoding = _categorical_pipeline(categorical, max_categories, unknown_value, sparse)
+        transformers.append(("cat", encoding, cat_cols))
     if num_cols:
-        num_steps: list[tuple[str, Any]] = []
-        if impute_numeric:
-            num_steps.append(("impute", SimpleImputer(
-                strategy="median", add_indicator=True, keep_empty_features=True
-            )))
-        else:
-            num_steps.append(("fill_empty", _FillEmptyColumns()))
-        if scale:
-            num_steps.append(("scale", StandardScaler()))
-        num = Pipeline(num_steps)
-        transformers.append(("num", num, num_cols))
+        transformers.append(("num", _numeric_pipeline(impute_numeric, scale), num_cols))
     return ColumnTransformer(
         transformers,
         remainder="drop",
         sparse_threshold=0.3 if sparse else 0.0,
         verbose_feature_names_out=True,
     )
+
+
+def _categorical_pipeline(categorical: str, max_categories: int | None,
+                          unknown_value: float | int, sparse: bool) -> Pipeline:
+    """Strings in, one-hot indicators or ordinal codes out (see :func:`tabular_preprocessor`)."""
+    if categorical == "onehot":
+        encoder = OneHotEncoder(
+            handle_unknown="infrequent_if_exist",
+            max_categories=max_categories or MAX_ONEHOT_CATEGORIES,
+            sparse_output=sparse,
+            dtype=np.float64,
+        )
+        return Pipeline([
+            ("as_object", _object_cast()),
+            ("impute", SimpleImputer(
+                strategy="constant", fill_value=MISSING_CATEGORY, keep_empty_features=True
+            )),
+            ("encode", encoder),
+        ])
+    encoder = OrdinalEncoder(
+        handle_unknown="use_encoded_value",
+        unknown_value=unknown_value,
+        encoded_missing_value=unknown_value,
+        max_categories=max_categories or MAX_ORDINAL_CATEGORIES,
+        dtype=np.float64,
+    )
+    return Pipeline([("as_object", _object_cast()), ("encode", encoder)])
+
+
+def _numeric_pipeline(impute_numeric: bool, scale: bool) -> Pipeline:
+    """Median imputation with indicators (or empty columns filled), then scaling if asked."""
+    steps: list[tuple[str, Any]] = []
+    if impute_numeric:
+        steps.append(("impute", SimpleImputer(
+            strategy="median", add_indicator=True, keep_empty_features=True
+        )))
+    else:
+        steps.append(("fill_empty", _FillEmptyColumns()))
+    if scale:
+        steps.append(("scale", StandardScaler()))
+    return Pipeline(steps)
 
 
 def native_categorical_features(ctx: Context) -> list[int] | None:

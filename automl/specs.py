@@ -14,9 +14,12 @@ TASK_FAMILIES = {"binary": "classification", "multiclass": "classification",
 """Maps a concrete task to the family a spec declares in ``ModelSpec.tasks``."""
 
 KNOWN_FAMILIES = frozenset({"classification", "regression", "recommendation", "generation"})
+"""The words ``ModelSpec.tasks`` may use; each is served by a task of ``automl.tasks.TASKS``."""
+
 KNOWN_MODALITIES = frozenset(
     {"tabular", "image", "sequence", "text", "interactions", "multimodal"}
 )
+"""The words ``ModelSpec.modalities`` may use."""
 
 
 @dataclass(frozen=True)
@@ -71,7 +74,9 @@ class Context:
     device : str
         ``"cpu"`` or ``"cuda"`` for torch models.
     modality : str
-        ``"tabular"``, ``"image"``, ``"sequence"`` or ``"text"``.
+        ``"tabular"``, ``"image"``, ``"sequence"``, ``"text"``,
+        ``"multimodal"`` (a dict of parts, see ``parts``) or ``"interactions"``
+        (user-item pairs of recommendation).
     input_shape : tuple of int
         ``(n_columns,)`` for tables, ``(C, H, W)`` for images, ``(F,)`` for
         sequences, ``()`` for texts and multimodal rows.
@@ -131,9 +136,13 @@ class ModelSpec:
     name : str
         Unique name, used in ``AutoML(models=[...])`` and in the leaderboard.
     tasks : iterable of str
-        Task families served: ``"classification"`` and/or ``"regression"``.
+        Task families served (:data:`KNOWN_FAMILIES`): ``"classification"``,
+        ``"regression"``, ``"recommendation"`` (ratings and implicit
+        feedback) and ``"generation"`` (``fit(X)`` then ``sample(n)``).
     modalities : iterable of str
-        Data modalities accepted, e.g. ``{"tabular"}``.
+        Data modalities accepted (:data:`KNOWN_MODALITIES`), e.g.
+        ``{"tabular"}``: ``"tabular"``, ``"image"``, ``"sequence"``,
+        ``"text"``, ``"multimodal"``, ``"interactions"``.
     space : search.Space
         This model's own hyperparameters.
     build : callable

@@ -23,7 +23,7 @@ from sklearn.metrics import log_loss, mean_squared_error, roc_auc_score
 from sklearn.model_selection import train_test_split
 
 from automl import AutoML
-from automl.evaluation import predict_matrix
+from automl.engine.evaluation import predict_matrix
 from automl.registry import get_registry
 
 SETS = ("breast_cancer", "wine", "iris", "digits", "diabetes")

@@ -5,7 +5,7 @@ Usage::
     python benchmarks/generation.py [--seeds 3] [--sets dependent,breast_cancer,bank]
         [--epochs 300] [--search 0] [--out benchmarks/results/generation.csv]
 
-For every table and seed, :func:`automl.generation.evaluate_generator` puts a
+For every table and seed, :func:`automl.tasks.generation.evaluate_generator` puts a
 seeded 30% of the rows aside, fits each generator on the other 70%, samples as
 many rows as were held out and reports the C2ST ROC AUC of held-out real rows
 against the sample (0.5 is ideal, lower is better) and TSTR (a gradient
@@ -56,8 +56,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run from a source checkout without installing
     sys.path.insert(0, str(ROOT))
 
-from automl.generation import evaluate_generator, generation_columns  # noqa: E402
 from automl.specs import Context  # noqa: E402
+from automl.tasks.generation import evaluate_generator, generation_columns  # noqa: E402
 from plugins.generators import model_specs as baseline_specs  # noqa: E402
 from plugins.neural.gan import GAN_DEFAULTS  # noqa: E402
 from plugins.neural.gan import model_specs as gan_specs  # noqa: E402

@@ -90,8 +90,8 @@ def canonical(task: ModalityTask) -> tuple[Any, Any]:
 
 def make_context(task: ModalityTask, schema: Any, n_rows: int, seed: int) -> Any:
     """The ``Context`` an ``AutoML`` trial with ``n_jobs=1`` would hand a spec."""
+    from automl.engine.workers import threads_per_trial
     from automl.specs import Context
-    from automl.workers import threads_per_trial
 
     shape = tuple(schema.input_shape)
     return Context(task=task.task, n_rows=n_rows, n_features=int(np.prod(shape)),

@@ -6,7 +6,7 @@ Usage::
         [--density 0.1] [--out benchmarks/results/recommendation.csv]
 
 For every seed ``0 .. seeds-1`` interactions come from
-``automl._interaction_data.make_interaction_data`` (rank 3, side features on,
+``automl.testing.make_interaction_data`` (rank 3, side features on,
 so that ``hybrid_mf`` has something to use; the other models ignore them) and
 three scenarios are run, each model fitted on the same training rows:
 
@@ -38,17 +38,14 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run from a source checkout without installing
     sys.path.insert(0, str(ROOT))
 
-from automl._interaction_data import (  # noqa: E402
-    make_interaction_context,
-    make_interaction_data,
-)
-from automl.ranking import (  # noqa: E402
+from automl.tasks.recommendation.ranking import (  # noqa: E402
     hit_rate_at_k,
     ndcg_at_k,
     rank_positives,
     seen_items,
     split_per_user,
 )
+from automl.testing import make_interaction_context, make_interaction_data  # noqa: E402
 
 MODELS = ("popularity", "biased_mf", "neumf", "hybrid_mf")
 

@@ -5,7 +5,7 @@ training marginal, so it reproduces each column's distribution, its missing
 rate, its range and its integer values, and no dependence at all between
 columns. It is the yardstick every other generator (``ctgan`` in
 :mod:`plugins.neural.gan`) must beat on the classifier two-sample test of
-:mod:`automl.generation`.
+:mod:`automl.tasks.generation`.
 
 * Categorical columns: categories drawn with their training frequencies,
   missing counted as one more category.
@@ -31,14 +31,14 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 import automl
-from automl.generation import (
+from automl.specs import Context, ModelSpec
+from automl.tasks.generation import (
     canonical_frame,
     check_generation_table,
     finish_numeric,
     generation_columns,
     numeric_facts,
 )
-from automl.specs import Context, ModelSpec
 from search import Float, Space
 
 __all__ = [
@@ -113,7 +113,7 @@ class IndependentColumnsGenerator(BaseEstimator):
         Column kinds.
     numeric_ : dict of str to dict
         Per numeric column: ``values`` (observed values kept), ``bandwidth``
-        and the facts of :func:`automl.generation.numeric_facts`.
+        and the facts of :func:`automl.tasks.generation.numeric_facts`.
     categorical_ : dict of str to dict
         Per categorical column: ``categories`` (list of str), ``probabilities``
         and ``missing_rate``.
@@ -153,7 +153,7 @@ class IndependentColumnsGenerator(BaseEstimator):
         Parameters
         ----------
         X : pandas.DataFrame or 2-D array-like
-            The table (canonical form, see :mod:`automl.generation`).
+            The table (canonical form, see :mod:`automl.tasks.generation`).
         y : ignored
             Present for the scikit-learn API.
 

@@ -1,8 +1,10 @@
-"""The search loop of :func:`search.optimize`: run trials, record them, tell the strategy.
+"""What :func:`search.optimize` runs trials with: its objective, its pools, its records.
 
-Private: trials run inline (``n_jobs=1``) or in loky worker processes, and
-the strategy is told results in trial-number order with a lag of ``n_jobs``
-(see :mod:`search.optimize`).
+Private. The ask/tell loop itself is :mod:`search._loop`'s, shared with
+the AutoML engine; here are only what is the scripted search's own: calling
+the objective (inline for ``n_jobs=1``, else in loky worker processes),
+turning what it returns into a stored trial, and the sign flips of
+``"maximize"``.
 """
 
 from __future__ import annotations
@@ -18,6 +20,9 @@ from typing import Any
 
 import numpy as np
 
+from search._loop import AskTellLoop
+from search._optimize_args import _takes_fidelity
+from search._processes import worker_executor
 from search._storage import StoredTrial, TrialStore
 from search.strategy import Observation, Strategy, Trial
 
@@ -87,15 +92,17 @@ class _InlinePool:
 
     slots = 1
 
-    def __init__(self) -> None:
+    def __init__(self, run: _Objective) -> None:
+        self._run = run
         self._done: list[tuple[int, _Outcome]] = []
 
     @property
     def running(self) -> int:
         return len(self._done)
 
-    def submit(self, number: int, args: tuple[Any, ...]) -> None:
-        self._done.append((number, _evaluate(*args)))
+    def submit(self, trial: Trial) -> None:
+        self._run.check(trial)
+        self._done.append((trial.number, self._run(trial)))
 
     def collect(self) -> list[tuple[int, _Outcome]]:
         done, self._done = self._done, []
@@ -108,19 +115,19 @@ class _InlinePool:
 class _ProcessPool:
     """Runs trials in loky worker processes (the objective travels by cloudpickle)."""
 
-    def __init__(self, slots: int) -> None:
-        from joblib.externals.loky import ProcessPoolExecutor
-
+    def __init__(self, run: _Objective, slots: int) -> None:
         self.slots = slots
-        self._executor = ProcessPoolExecutor(max_workers=slots)
+        self._run = run
+        self._executor = worker_executor(slots)
         self._futures: dict[Any, int] = {}
 
     @property
     def running(self) -> int:
         return len(self._futures)
 
-    def submit(self, number: int, args: tuple[Any, ...]) -> None:
-        self._futures[self._executor.submit(_evaluate, *args)] = number
+    def submit(self, trial: Trial) -> None:
+        self._run.check(trial)
+        self._futures[self._executor.submit(self._run, trial)] = trial.number
 
     def collect(self) -> list[tuple[int, _Outcome]]:
         from concurrent.futures import FIRST_COMPLETED, wait
@@ -136,120 +143,87 @@ class _ProcessPool:
         self._executor.shutdown(wait=not kill, kill_workers=kill)
 
 
-class _Runner:
-    """Ask, run, record and tell, with lagged in-order tells (see :mod:`search.optimize`)."""
+@dataclass(frozen=True)
+class _Objective:
+    """The objective as a pool runs it: one trial in, one :class:`_Outcome` out (picklable)."""
 
-    def __init__(
-        self,
-        objective: Callable[..., Any],
-        strategy: Strategy,
-        directions: tuple[str, ...],
-        catch: tuple[type[BaseException], ...],
-        pass_fidelity: bool,
-        store: TrialStore | None,
-        study: str,
-        n_trials: int | None,
-        timeout: float | None,
-        n_jobs: int,
-    ) -> None:
-        self.objective, self.strategy, self.directions = objective, strategy, directions
-        self.catch, self.pass_fidelity = catch, pass_fidelity
-        self.store, self.study = store, study
-        self.n_trials = n_trials
-        self.deadline = None if timeout is None else time.monotonic() + timeout
-        self.n_jobs = n_jobs
-        self.records: list[StoredTrial] = []
-        self._asked: dict[int, Trial] = {}
-        self._finished: dict[int, StoredTrial] = {}
-        self._started = 0
+    objective: Callable[..., Any]
+    pass_fidelity: bool
+    catch: tuple[type[BaseException], ...]
+    strategy_name: str
 
-    def run(self) -> list[StoredTrial]:
-        slots = _effective_n_jobs(self.n_jobs)
-        if self.n_trials is None and self.deadline is not None:  # seconds alone
-            self.strategy.plan_time(self.deadline - time.monotonic(), slots)
-        pool: _InlinePool | _ProcessPool = _InlinePool() if slots == 1 else _ProcessPool(slots)
-        lag = pool.slots
-        ok = False
-        try:
-            exhausted = False
-            while True:
-                while not exhausted and pool.running < pool.slots:
-                    if not self._tell_up_to(self.strategy.n_asked - lag):
-                        break  # an older trial must finish before the next ask
-                    if self._out_of_budget():
-                        exhausted = True
-                        break
-                    trials = self.strategy.ask(1)
-                    if not trials and self._asked:
-                        if pool.running:
-                            break  # pending results may let the strategy propose more
-                        self._tell_up_to(math.inf)
-                        trials = self.strategy.ask(1)
-                    if not trials:
-                        logger.info("the strategy has nothing left to propose")
-                        exhausted = True
-                        break
-                    self._submit(pool, trials[0])
-                if pool.running == 0 and (exhausted or not self._asked):
-                    break
-                for number, outcome in pool.collect():
-                    self._finish(number, outcome)
-            self._tell_up_to(math.inf)
-            ok = True
-        finally:
-            pool.close(kill=not ok)
-        return self.records
-
-    def _submit(self, pool: _InlinePool | _ProcessPool, trial: Trial) -> None:
+    def check(self, trial: Trial) -> None:
+        """Raise TypeError, before it runs, for a trial the objective cannot take."""
         if trial.fidelity is not None and not self.pass_fidelity:
             raise TypeError(
-                f"{type(self.strategy).__name__} proposes fidelities, so the objective must "
+                f"{self.strategy_name} proposes fidelities, so the objective must "
                 "take (config, fidelity); it takes a configuration only"
             )
-        self._asked[trial.number] = trial
-        self._started += 1
-        args = (self.objective, dict(trial.config), trial.fidelity, self.pass_fidelity,
-                self.catch)
-        pool.submit(trial.number, args)
 
-    def _finish(self, number: int, outcome: _Outcome) -> None:
-        trial = self._asked[number]
-        objectives, error = outcome.objectives, outcome.error
-        width = len(self.directions)
-        if objectives is not None and width > 1:
-            returned = len(objectives) if isinstance(objectives, tuple) else 1
-            if returned != width:
-                objectives = None
-                error = f"objective returned {returned} value(s) for {width} directions"
-        if objectives is None:
-            observation = Observation.failed(cost=outcome.cost, fidelity=trial.fidelity)
-            logger.warning("trial %d failed: %s", number, error)
-        elif isinstance(objectives, tuple):
-            observation = Observation(values=objectives, cost=outcome.cost,
-                                      fidelity=trial.fidelity)
-        else:
-            observation = Observation(value=objectives, cost=outcome.cost,
-                                      fidelity=trial.fidelity)
-        record = StoredTrial(trial, observation, error)
-        if self.store is not None:
-            self.store.add(self.study, record)
-        self.records.append(record)
-        self._finished[number] = record
+    def __call__(self, trial: Trial) -> _Outcome:
+        return _evaluate(self.objective, dict(trial.config), trial.fidelity,
+                         self.pass_fidelity, self.catch)
 
-    def _tell_up_to(self, last: float) -> bool:
-        """Tell every asked trial numbered up to ``last``, in order; False if one is running."""
-        for number in sorted(n for n in self._asked if n <= last):
-            record = self._finished.pop(number, None)
-            if record is None:
-                return False
-            trial = self._asked.pop(number)
-            self.strategy.tell(trial, _minimised(record.observation, self.directions))
-        return True
 
-    def _out_of_budget(self) -> bool:
-        if self.n_trials is not None and self._started >= self.n_trials:
-            return True
-        return self.deadline is not None and time.monotonic() >= self.deadline
+def run_trials(
+    objective: Callable[..., Any],
+    strategy: Strategy,
+    directions: tuple[str, ...],
+    catch: tuple[type[BaseException], ...],
+    store: TrialStore | None,
+    stored: Sequence[StoredTrial],
+    n_trials: int | None,
+    timeout: float | None,
+    n_jobs: int,
+) -> list[StoredTrial]:
+    """Resume ``strategy`` from ``stored``, run the search and return the new trials.
+
+    Trials run inline (``n_jobs=1``) or in loky worker processes; every
+    finished one is added to ``store`` at once (see :mod:`search._loop`).
+    """
+    run = _Objective(objective, _takes_fidelity(objective), catch, type(strategy).__name__)
+    slots = _effective_n_jobs(n_jobs)
+    pool: _InlinePool | _ProcessPool = _InlinePool(run) if slots == 1 else _ProcessPool(run, slots)
+    records: list[StoredTrial] = []
+
+    def record(trial: Trial, outcome: _Outcome) -> Observation:
+        stored_trial = _stored(trial, outcome, directions)
+        if store is not None:
+            store.add_trial(stored_trial)
+        records.append(stored_trial)
+        return _minimised(stored_trial.observation, directions)
+
+    deadline = None if timeout is None else time.monotonic() + timeout
+    # lag = workers: with one worker each trial knows every trial before it
+    loop = AskTellLoop(strategy, pool, record, max_trials=n_trials, deadline=deadline,
+                       lag=pool.slots)
+    loop.restore([(s.trial, _minimised(s.observation, directions)) for s in stored])
+    ok = False
+    try:
+        loop.run()
+        ok = True
+    finally:
+        pool.close(kill=not ok)
+    return records
+
+
+def _stored(trial: Trial, outcome: _Outcome, directions: tuple[str, ...]) -> StoredTrial:
+    """The finished trial as stored: objectives as the objective returned them, or an error."""
+    objectives, error = outcome.objectives, outcome.error
+    width = len(directions)
+    if objectives is not None and width > 1:
+        returned = len(objectives) if isinstance(objectives, tuple) else 1
+        if returned != width:
+            objectives = None
+            error = f"objective returned {returned} value(s) for {width} directions"
+    if objectives is None:
+        observation = Observation.failed(cost=outcome.cost, fidelity=trial.fidelity)
+        logger.warning("trial %d failed: %s", trial.number, error)
+    elif isinstance(objectives, tuple):
+        observation = Observation(values=objectives, cost=outcome.cost, fidelity=trial.fidelity)
+    else:
+        observation = Observation(value=objectives, cost=outcome.cost, fidelity=trial.fidelity)
+    return StoredTrial(trial, observation, error)
 
 
 def _sign(direction: str) -> float:
@@ -270,7 +244,6 @@ def _minimised(observation: Observation, directions: tuple[str, ...]) -> Observa
     if observation.values is not None:
         return dataclasses.replace(observation, values=signed)
     return dataclasses.replace(observation, value=signed[0])
-
 
 
 def _effective_n_jobs(n_jobs: int) -> int:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Hashable
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -28,6 +29,35 @@ from search.strategy import Observation, Strategy, Trial
 __all__ = ["BayesianSearch"]
 
 _SURROGATES = ("auto", "gp", "branch-gp", "forest")
+
+
+class _Observed(NamedTuple):
+    """The told trials as the surrogates see them, in trial-number order."""
+
+    numbers: tuple[int, ...]
+    codes: np.ndarray
+    """Unit-cube codes, one row per trial."""
+    active: np.ndarray
+    """Whether each parameter is active, one row per trial."""
+    y: np.ndarray
+    """Standardised targets, failures imputed a little worse than the worst success."""
+
+
+@dataclass
+class _Round:
+    """The state of one model-based ask (see :meth:`BayesianSearch._model_based`)."""
+
+    model: Any
+    """The surrogate, conditioned on fantasies of the pending and chosen trials."""
+    cost_model: LogCostModel | None
+    alpha: float
+    rng: np.random.Generator
+    cand_codes: np.ndarray
+    cand_active: np.ndarray
+    cand_x: np.ndarray
+    taken_codes: np.ndarray
+    """Codes of every told, pending and chosen trial (forest: no candidate near them)."""
+    taken_active: np.ndarray
 
 
 class BayesianSearch(Strategy):
@@ -265,7 +295,7 @@ class BayesianSearch(Strategy):
             number = start + len(out)
             config = self.space.decode(self._sobol(number))
             if config_key(config) in batch or not self._is_new(config):
-                config = self._random_config(self._rng_for(number), batch)
+                config = self._draw_new(number, batch, self.max_tries)
             batch.add(config_key(config))
             out.append(config)
         if len(out) < n:
@@ -280,23 +310,8 @@ class BayesianSearch(Strategy):
         engine = qmc.Sobol(len(self.space), scramble=True, seed=self.seed)
         return engine.random_base2(m)[number]
 
-    def _random_config(self, rng: np.random.Generator, batch: set[Hashable]) -> dict[str, Any]:
-        """Draw a new configuration, else one new to the batch, else any."""
-        fallback = config = None
-        for _ in range(self.max_tries):
-            config = self.space.sample(rng)
-            key = config_key(config)
-            if key in batch:
-                continue
-            if self._is_new(config):
-                return config
-            if fallback is None:
-                fallback = config
-        assert config is not None
-        return fallback if fallback is not None else config
-
-    def _data(self) -> tuple[tuple[int, ...], np.ndarray, np.ndarray, np.ndarray] | None:
-        """Told trials in number order: numbers, codes, activity, imputed targets."""
+    def _data(self) -> _Observed | None:
+        """Told trials in number order, or None before two of them (one finite) are told."""
         pairs = self._told_in_order()
         values = []
         for trial, obs in pairs:
@@ -313,7 +328,8 @@ class BayesianSearch(Strategy):
         worst, best = y[finite].max(), y[finite].min()
         y[~finite] = worst + 0.1 * (worst - best)  # a little worse than the worst success
         codes, active = self._encoder.encode([trial.config for trial, _ in pairs])
-        return tuple(trial.number for trial, _ in pairs), codes, active, transform_targets(y)
+        numbers = tuple(trial.number for trial, _ in pairs)
+        return _Observed(numbers, codes, active, transform_targets(y))
 
     def _told_in_order(self) -> list[tuple[Trial, Observation]]:
         """The told trials and observations in trial-number order (the surrogates' rows)."""
@@ -345,67 +361,83 @@ class BayesianSearch(Strategy):
         self,
         n: int,
         first: int,
-        data: tuple[tuple[int, ...], np.ndarray, np.ndarray, np.ndarray],
+        data: _Observed,
         chosen: list[dict[str, Any]],
         batch: set[Hashable],
     ) -> list[dict[str, Any]]:
-        numbers, codes, active, y = data
+        """Propose trials ``first .. first + n - 1`` from the surrogate, one at a time."""
+        round_ = self._start_round(first, data, chosen)
+        out: list[dict[str, Any]] = []
+        for i in range(n):
+            number = first + i
+            config = None if self._interleaved(number) else self._acquire(round_, batch)
+            if config is None:
+                config = self._draw_new(number, batch, self.max_tries)
+            batch.add(config_key(config))
+            out.append(config)
+            if i + 1 < n:
+                self._take(round_, config)
+        return out
+
+    def _start_round(
+        self, first: int, data: _Observed, chosen: list[dict[str, Any]]
+    ) -> _Round:
+        """Fit the surrogates, fantasise the pending trials and draw the candidates."""
         enc = self._encoder
-        model = self._fit(numbers, self._features(codes, active), y)
+        codes, active = data.codes, data.active
+        model = self._fit(data.numbers, self._features(codes, active), data.y)
         cost_model, alpha = self._cost_model(codes, active)
         pending = [t.config for t in self.pending] + chosen
         taken = enc.encode(pending) if pending else (codes[:0], active[:0])
         if pending:
             model = self._fantasise(model, taken)
-        taken_codes = np.vstack([codes, taken[0]])
-        taken_active = np.vstack([active, taken[1]])
         rng = np.random.default_rng([self.seed, first, 2])
         cand_codes, cand_active = candidates(
-            enc, rng, codes, y, n_sobol=self.n_candidates, n_top=self.n_refine,
+            enc, rng, codes, data.y, n_sobol=self.n_candidates, n_top=self.n_refine,
             n_local=self.n_local,
         )
-        cand_x = self._features(cand_codes, cand_active)
+        return _Round(
+            model, cost_model, alpha, rng, cand_codes, cand_active,
+            self._features(cand_codes, cand_active),
+            np.vstack([codes, taken[0]]), np.vstack([active, taken[1]]),
+        )
+
+    def _acquire(self, round_: _Round, batch: set[Hashable]) -> dict[str, Any] | None:
+        """The new configuration of best acquisition, or None when every candidate repeats."""
+        enc, model = self._encoder, round_.model
+        target = float(model.predict(model.X)[0].min()) - self.ei_margin
+        scores = score(model, round_.cand_x, target)
+        if self.surrogate_kind != "forest":
+            extra = refine_gp(
+                enc, model, target, round_.cand_codes, round_.cand_active, scores, self.n_refine
+            )
+        else:
+            extra = local_search(
+                enc, model, target, round_.rng, round_.cand_codes, scores,
+                n_top=self.n_refine, n_local=self.n_local,
+            )
+        pool_codes = np.vstack([round_.cand_codes, extra[0]])
+        pool_active = np.vstack([round_.cand_active, extra[1]])
+        pool_scores = np.concatenate([scores, extra[2]])
+        if round_.cost_model is not None:  # EI per second ** alpha, in logs
+            pool_x = self._features(pool_codes, pool_active)
+            pool_scores = pool_scores - round_.alpha * round_.cost_model.predict(pool_x)
         gap = self.forest_min_gap if self.surrogate_kind == "forest" else 0.0
-        out: list[dict[str, Any]] = []
-        for i in range(n):
-            number = first + i
-            config = None
-            if not self._interleaved(number):
-                target = float(model.predict(model.X)[0].min()) - self.ei_margin
-                scores = score(model, cand_x, target)
-                if self.surrogate_kind != "forest":
-                    extra = refine_gp(
-                        enc, model, target, cand_codes, cand_active, scores, self.n_refine
-                    )
-                else:
-                    extra = local_search(
-                        enc, model, target, rng, cand_codes, scores, n_top=self.n_refine,
-                        n_local=self.n_local,
-                    )
-                pool_codes = np.vstack([cand_codes, extra[0]])
-                pool_active = np.vstack([cand_active, extra[1]])
-                pool_scores = np.concatenate([scores, extra[2]])
-                if cost_model is not None:  # EI per second ** alpha, in logs
-                    pool_x = self._features(pool_codes, pool_active)
-                    pool_scores = pool_scores - alpha * cost_model.predict(pool_x)
-                for j in np.argsort(-pool_scores, kind="stable"):
-                    if gap > 0 and near(pool_codes[j], pool_active[j], taken_codes,
-                                        taken_active, enc.categorical, gap):
-                        continue
-                    candidate = self.space.decode(pool_codes[j])
-                    if config_key(candidate) not in batch and self._is_new(candidate):
-                        config = candidate
-                        break
-            if config is None:
-                config = self._random_config(self._rng_for(number), batch)
-            batch.add(config_key(config))
-            out.append(config)
-            if i + 1 < n:
-                encoded = enc.encode([config])
-                taken_codes = np.vstack([taken_codes, encoded[0]])
-                taken_active = np.vstack([taken_active, encoded[1]])
-                model = self._fantasise(model, encoded)
-        return out
+        for j in np.argsort(-pool_scores, kind="stable"):
+            if gap > 0 and near(pool_codes[j], pool_active[j], round_.taken_codes,
+                                round_.taken_active, enc.categorical, gap):
+                continue
+            candidate = self.space.decode(pool_codes[j])
+            if config_key(candidate) not in batch and self._is_new(candidate):
+                return candidate
+        return None
+
+    def _take(self, round_: _Round, config: dict[str, Any]) -> None:
+        """Count ``config`` as taken by the batch: fantasise its result."""
+        encoded = self._encoder.encode([config])
+        round_.taken_codes = np.vstack([round_.taken_codes, encoded[0]])
+        round_.taken_active = np.vstack([round_.taken_active, encoded[1]])
+        round_.model = self._fantasise(round_.model, encoded)
 
     def _cost_model(
         self, codes: np.ndarray, active: np.ndarray

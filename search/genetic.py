@@ -18,16 +18,16 @@ what is proposed next.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 from deap import tools
 
 from search._deap_ops import CrowdedFitness as _CrowdedFitness
-from search._deap_ops import crossover_units, vary
 from search._deap_ops import individual_class as _individual_class
 from search._deap_ops import seeded_random as _seeded_random
+from search._deap_ops import vary
 from search.space import Space, config_key
 from search.strategy import Observation, Strategy, Trial
 
@@ -316,7 +316,7 @@ class GeneticSearch(Strategy):
                 if self._is_new(candidate) and config_key(candidate) not in batch:
                     config = candidate
             if config is None:
-                config = self._draw(number, batch)
+                config = self._draw_new(number, batch, self.random_tries)
             batch.add(config_key(config))
             out.append(config)
         return out
@@ -361,10 +361,6 @@ class GeneticSearch(Strategy):
             mutation_eta=self.mutation_eta,
         )
 
-    def _units(self, first: Mapping[str, Any], second: Mapping[str, Any]) -> list[list[int]]:
-        """Group gene indices that crossover must keep together."""
-        return crossover_units(self.space, first, second)
-
     def _sobol_point(self, number: int) -> np.ndarray:
         if self._sobol is None:
             from scipy.stats import qmc  # imported here: scipy.stats is slow to import
@@ -378,17 +374,3 @@ class GeneticSearch(Strategy):
             m = max(0, math.ceil(math.log2(self.population_size)))
             self._sobol = sampler.random_base2(m)
         return self._sobol[number]
-
-    def _draw(self, number: int, batch: set[Any]) -> dict[str, Any]:
-        """Draw at random for trial ``number``: new if possible, else new to the batch."""
-        rng = self._rng_for(number)
-        fallback = config = None
-        for _ in range(self.random_tries):
-            config = self.space.sample(rng)
-            if config_key(config) in batch:
-                continue
-            if self._is_new(config):
-                return config
-            if fallback is None:
-                fallback = config
-        return fallback if fallback is not None else config

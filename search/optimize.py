@@ -24,23 +24,25 @@ objective that raises (an exception of a type in ``catch``), or returns NaN,
 infinity or something that is not a number, makes a failed trial with its
 error text; the search goes on.
 
-**Reproducibility.** With ``n_jobs`` workers the strategy is told results in
-trial-number order and with a lag of ``n_jobs``: trial ``k`` is proposed
-knowing the results of trials ``0 .. k - n_jobs``, exactly those, whatever
-order the workers finish in. So a seeded search gives the same trials on
-every run with the same ``n_jobs`` (and, for strategies whose proposals do
-not depend on results, such as random search, with any ``n_jobs``).
-``n_jobs=1`` is plain sequential search.
+**Reproducibility.** The strategy is told results in trial-number order
+and with a fixed lag of ``n_jobs`` (see :mod:`search._loop`): trial ``k`` is
+proposed knowing the results of trials ``0 .. k - n_jobs``, exactly those,
+whatever order the workers finish in (the later ones it knows as pending).
+With one worker every trial knows all the trials before it; a seeded search
+with ``n_trials`` gives the same trials on every run with the same
+``n_jobs``.
 
 **Storage and resume.** With ``storage=path`` every finished trial is
 written, in its own transaction, to a SQLite file (WAL mode) under the study
 name. Calling ``optimize`` again with the same storage and study resumes:
 the strategy is rebuilt from the stored trials with
 :meth:`Strategy.restore`, numbering continues, and ``n_trials`` more trials
-are run; a sequential, seeded search then proposes what an uninterrupted
-one would have. The study remembers its direction(s) and seed
-(``seed=None`` reuses the stored one). One search at a time may write a
-study.
+are run; a seeded search then proposes what an uninterrupted one would have
+(the last trials within the lag are told as the search goes on). The study
+remembers its direction(s) and seed (``seed=None`` reuses the stored one).
+One search at a time may write a study. The file is the AutoML engine's
+format too (:mod:`search._storage`); files of earlier versions are upgraded
+when opened.
 """
 
 from __future__ import annotations
@@ -60,7 +62,7 @@ from search._optimize_args import (
     _check_timeout,
     _takes_fidelity,
 )
-from search._optimize_runner import _minimised, _Runner, _sign, _signed
+from search._optimize_runner import _sign, _signed, run_trials
 from search._storage import StoredTrial, TrialStore
 from search.bayesian import BayesianSearch
 from search.fidelity import Hyperband, SuccessiveHalving
@@ -268,56 +270,15 @@ def optimize(
     True
 
     """
-    if not callable(objective):
-        raise TypeError(f"objective must be callable, got {type(objective).__name__}")
-    if not isinstance(space, Space):
-        raise TypeError(f"space must be a search.Space, got {type(space).__name__}")
-    if len(space) == 0:
-        raise ValueError("search space is empty; add at least one parameter")
-    n_trials = _check_count(n_trials)
-    timeout = _check_timeout(timeout)
-    directions = _check_directions(direction)
-    catch = _check_catch(catch)
-    if not isinstance(study, str) or not study:
-        raise ValueError(f"study must be a non-empty string, got {study!r}")
-    if isinstance(n_jobs, bool) or not isinstance(n_jobs, (int, np.integer)) or n_jobs == 0:
-        raise ValueError(f"n_jobs must be a non-zero integer (-1: every core), got {n_jobs!r}")
-    pass_fidelity = _takes_fidelity(objective)
-
-    store = TrialStore(storage) if storage is not None else None
+    n_trials, timeout, directions, catch = _check_arguments(
+        objective, space, n_trials, timeout, direction, catch, study, n_jobs
+    )
+    store = TrialStore(storage, study) if storage is not None else None
     try:
-        stored: list[StoredTrial] = []
-        stored_seed: int | None = None
-        if store is not None:
-            meta = store.study(study)
-            if meta is not None:
-                stored_directions, stored_seed = meta
-                if tuple(stored_directions) != directions:
-                    raise ValueError(
-                        f"study {study!r} in {store.path} was run with direction "
-                        f"{stored_directions}, not {list(directions)}; use another study name"
-                    )
-                if seed is None:
-                    seed = stored_seed
-                stored = store.trials(study)
-        search = _build_strategy(strategy, space, seed)
-        if stored and stored_seed is not None and search.seed != stored_seed:
-            warnings.warn(
-                f"resuming study {study!r} with seed {search.seed}, but it was started with "
-                f"seed {stored_seed}: proposals will differ from an uninterrupted run",
-                stacklevel=2,
-            )
-        if store is not None:
-            store.create_study(study, directions, search.seed)
-        if stored:
-            search.restore(
-                [(s.trial, _minimised(s.observation, directions)) for s in stored]
-            )
-        runner = _Runner(
-            objective, search, directions, catch, pass_fidelity, store, study,
-            n_trials, timeout, n_jobs,
-        )
-        records = runner.run()
+        stored, seed = _resume(store, directions, seed)
+        search = _start(store, strategy, space, seed, directions, stored)
+        records = run_trials(objective, search, directions, catch, store, stored, n_trials,
+                             timeout, n_jobs)
     finally:
         if store is not None:
             store.close()
@@ -326,6 +287,70 @@ def optimize(
         key=lambda item: item[0].number,
     )
     return _result(trials, directions, study, search)
+
+
+def _check_arguments(
+    objective: Any, space: Any, n_trials: Any, timeout: Any, direction: Any, catch: Any,
+    study: Any, n_jobs: Any,
+) -> tuple[int | None, float | None, tuple[str, ...], tuple[type[BaseException], ...]]:
+    """Check the arguments of :func:`optimize`.
+
+    Returns the trial budget, the timeout, the directions and the exceptions
+    to catch, normalised.
+    """
+    if not callable(objective):
+        raise TypeError(f"objective must be callable, got {type(objective).__name__}")
+    if not isinstance(space, Space):
+        raise TypeError(f"space must be a search.Space, got {type(space).__name__}")
+    if len(space) == 0:
+        raise ValueError("search space is empty; add at least one parameter")
+    checked = (_check_count(n_trials), _check_timeout(timeout), _check_directions(direction),
+               _check_catch(catch))
+    if not isinstance(study, str) or not study:
+        raise ValueError(f"study must be a non-empty string, got {study!r}")
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, (int, np.integer)) or n_jobs == 0:
+        raise ValueError(f"n_jobs must be a non-zero integer (-1: every core), got {n_jobs!r}")
+    _takes_fidelity(objective)  # TypeError for an objective that takes no configuration
+    return checked
+
+
+def _resume(
+    store: TrialStore | None, directions: tuple[str, ...], seed: int | None
+) -> tuple[list[StoredTrial], int | None]:
+    """The stored trials of the study and the seed to use (``seed``, else the stored one)."""
+    attributes = None if store is None else store.study_attributes()
+    if attributes is None:
+        return [], seed
+    assert store is not None
+    stored_directions = attributes.get("directions")
+    if stored_directions is None or tuple(stored_directions) != directions:
+        raise ValueError(
+            f"study {store.study!r} in {store.path} was run with direction "
+            f"{stored_directions}, not {list(directions)}; use another study name"
+        )
+    return store.trials(), attributes.get("seed") if seed is None else seed
+
+
+def _start(
+    store: TrialStore | None,
+    strategy: str | Strategy | Callable[..., Strategy],
+    space: Space,
+    seed: int | None,
+    directions: tuple[str, ...],
+    stored: list[StoredTrial],
+) -> Strategy:
+    """Build the strategy and create the study (warn when resuming with another seed)."""
+    search = _build_strategy(strategy, space, seed)
+    if store is None:
+        return search
+    attributes = store.create_study({"directions": list(directions), "seed": search.seed})
+    if stored and attributes.get("seed") is not None and search.seed != attributes["seed"]:
+        warnings.warn(
+            f"resuming study {store.study!r} with seed {search.seed}, but it was started with "
+            f"seed {attributes['seed']}: proposals will differ from an uninterrupted run",
+            stacklevel=3,
+        )
+    return search
 
 
 def _top_fidelity(

@@ -48,19 +48,7 @@ class RandomSearch(Strategy):
         out: list[dict[str, Any]] = []
         batch: set[Any] = set()
         for i in range(n):
-            rng = self._rng_for(self.n_asked + i)
-            chosen = fallback = None
-            for _ in range(self.max_tries):
-                config = self.space.sample(rng)
-                if config_key(config) in batch:
-                    continue
-                if self._is_new(config):
-                    chosen = config
-                    break
-                if fallback is None:
-                    fallback = config  # new to this batch only: used if nothing is new
-            if chosen is None:
-                chosen = fallback if fallback is not None else config
+            chosen = self._draw_new(self.n_asked + i, batch, self.max_tries)
             batch.add(config_key(chosen))
             out.append(chosen)
         return out

@@ -4,12 +4,14 @@
 (``weights_``) and rebuilds the torch module from them on demand, leaving
 the module out of pickles and skops files (:mod:`automl.persistence` rebuilds
 estimators from their plain state); it also records what training did
-(``history_``, ``n_epochs_`` ...) and maps the common hyperparameters onto a
-:class:`~plugins.neural._training.TrainSettings`. :class:`TorchClassifierMixin`
+(``history_``, ``n_epochs_`` ...) and maps its parameters onto a
+:class:`~plugins.neural._training.TrainSettings`
+(:func:`~plugins.neural._training.train_settings`). :class:`TorchClassifierMixin`
 and :class:`TorchRegressorMixin` add the target encoding and the
 ``predict``/``predict_proba`` of each task on top of a network's raw outputs.
-The helpers below serve the spec modules (``cnn``, ``mlp``, ``gan``, ...).
-Importing this module does not import torch.
+:func:`store_params` and :func:`as_target` serve the estimators,
+:func:`context_kwargs` and :func:`register_hook` the spec modules of every
+family. Importing this module does not import torch.
 """
 
 from __future__ import annotations
@@ -23,28 +25,21 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 import automl
 from automl.preprocessing import suggested_threads
 
+from ._training import MIN_BATCH_ROWS
+
 __all__ = [
     "HISTORY_FIELDS",
-    "MIN_BATCH_ROWS",
     "TorchClassifierMixin",
     "TorchEstimator",
     "TorchRegressorMixin",
     "as_target",
-    "batch_rows",
     "context_kwargs",
-    "fidelity_epochs",
     "register_hook",
     "store_params",
-    "training_kwargs",
 ]
 
 HISTORY_FIELDS = ("epoch", "train_loss", "val_loss", "learning_rate", "seconds")
 """Fields of a ``TrainResult.history`` record kept in ``history_`` by default."""
-
-
-MIN_BATCH_ROWS = 16
-"""Smallest effective batch by default: ``batch_size`` is lowered to ``n_rows // 8``
-(at least this) so that small data still gets several steps per epoch."""
 
 
 def store_params(estimator: BaseEstimator, values: Mapping[str, Any]) -> None:
@@ -61,76 +56,6 @@ def store_params(estimator: BaseEstimator, values: Mapping[str, Any]) -> None:
     """
     for name in estimator._get_param_names():
         setattr(estimator, name, values[name])
-
-
-def batch_rows(batch_size: int, n_rows: int, min_rows: int) -> int:
-    """The effective batch: ``batch_size`` lowered to ``n_rows // 8`` (at least ``min_rows``).
-
-    Parameters
-    ----------
-    batch_size : int
-        The requested batch.
-    n_rows : int
-        Training rows.
-    min_rows : int
-        Smallest batch the lowering gives.
-
-    Returns
-    -------
-    int
-        At least 1, so that small data still gets several steps per epoch.
-
-    """
-    return max(1, min(int(batch_size), max(int(min_rows), int(n_rows) // 8)))
-
-
-def fidelity_epochs(params: Mapping[str, Any], default: int) -> int:
-    """The ``max_epochs`` of a configuration: its fidelity value, rounded, or ``default``.
-
-    Parameters
-    ----------
-    params : mapping
-        A configuration, optionally with ``max_epochs`` (the fidelity).
-    default : int
-        Epochs when the configuration does not set them.
-
-    Returns
-    -------
-    int
-        At least 1.
-
-    """
-    value = params.get("max_epochs")
-    return int(default) if value is None else max(1, round(float(value)))
-
-
-def training_kwargs(params: Mapping[str, Any], default_epochs: int) -> dict[str, Any]:
-    """Estimator arguments of the optimiser knobs shared by several specs, and the fidelity.
-
-    Parameters
-    ----------
-    params : mapping
-        A full configuration with ``learning_rate``, ``weight_decay``,
-        ``batch_size``, ``use_l1`` (and ``l1`` when it is true) and
-        ``schedule``; ``max_epochs`` is the fidelity.
-    default_epochs : int
-        Epochs when the configuration does not set the fidelity.
-
-    Returns
-    -------
-    dict
-        ``learning_rate``, ``weight_decay``, ``batch_size``, ``l1``,
-        ``schedule`` and ``max_epochs``.
-
-    """
-    return {
-        "learning_rate": float(params["learning_rate"]),
-        "weight_decay": float(params["weight_decay"]),
-        "batch_size": int(params["batch_size"]),
-        "l1": float(params["l1"]) if params.get("use_l1") else 0.0,
-        "schedule": str(params["schedule"]),
-        "max_epochs": fidelity_epochs(params, default_epochs),
-    }
 
 
 def context_kwargs(ctx: Any) -> dict[str, Any]:
@@ -225,9 +150,10 @@ class TorchEstimator(BaseEstimator):
     :meth:`_train_settings`: ``max_epochs``, ``batch_size``,
     ``learning_rate``, ``weight_decay``, ``validation_fraction``,
     ``patience``, ``time_limit``, ``device``, ``precision``, ``n_threads``
-    and ``random_state``), train in ``fit`` and store the network with
-    :meth:`_keep`, and implement :meth:`_build_module`. The torch module
-    lives in the ``_net`` attribute, which pickles and skops files leave out.
+    and ``random_state``, and the other ``TrainSettings`` fields they take),
+    train in ``fit`` and store the network with :meth:`_keep`, and implement
+    :meth:`_network_class` (or :meth:`_build_module`). The torch module lives
+    in the ``_net`` attribute, which pickles and skops files leave out.
     """
 
     _classification = False
@@ -244,19 +170,14 @@ class TorchEstimator(BaseEstimator):
         return "classification" if self._classification else "regression"
 
     def _train_settings(self, n_rows: int, seed: int, **changes: Any) -> Any:
-        """``TrainSettings`` of the common parameters, updated by ``changes``."""
-        from ._training import TrainSettings
+        """``TrainSettings`` of the estimator's parameters, updated by ``changes``.
 
-        values: dict[str, Any] = dict(
-            max_epochs=int(self.max_epochs),
-            batch_size=batch_rows(self.batch_size, n_rows, self._min_batch_rows),
-            learning_rate=float(self.learning_rate), weight_decay=float(self.weight_decay),
-            validation_fraction=float(self.validation_fraction), patience=self.patience,
-            time_limit=self.time_limit, device=str(self.device), precision=str(self.precision),
-            seed=seed, n_threads=int(self.n_threads),
-        )
-        values.update(changes)
-        return TrainSettings(**values)
+        See :func:`~plugins.neural._training.train_settings`.
+        """
+        from ._training import train_settings
+
+        return train_settings(self.get_params(deep=False), n_rows=n_rows, seed=seed,
+                              min_batch_rows=self._min_batch_rows, **changes)
 
     def _keep_weights(self, net: Any) -> None:
         """Store a trained network: its ``state_dict`` as numpy arrays, and the module."""
@@ -290,9 +211,17 @@ class TorchEstimator(BaseEstimator):
         self.fit_seconds_ = float(sum(result.seconds for _, result in results))
         self.device_ = last.device
 
-    def _build_module(self) -> Any:
-        """A fresh torch module shaped by the fitted attributes (weights not loaded)."""
+    @staticmethod
+    def _network_class() -> type:
+        """The torch module class that ``net_config_`` configures (imported on demand)."""
         raise NotImplementedError
+
+    def _build_module(self) -> Any:
+        """A fresh torch module shaped by the fitted attributes (weights not loaded).
+
+        ``_network_class()(**net_config_)`` unless a subclass builds it its own way.
+        """
+        return self._network_class()(**self.net_config_)
 
     def _module(self) -> Any:
         """The fitted torch module in eval mode, rebuilt from ``weights_`` when needed."""

@@ -37,8 +37,8 @@ from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clo
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
-from automl.generation import canonical_frame, generation_columns
 from automl.specs import Context, ModelSpec
+from automl.tasks.generation import canonical_frame, generation_columns
 from plugins.generators import IndependentColumnsGenerator
 
 from ._torch_estimator import store_params

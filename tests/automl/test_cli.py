@@ -89,12 +89,20 @@ def test_plugins_lists_versions_and_models():
 
 def test_demo_runs_a_real_search(capsys):
     assert main(["demo", "--dataset", "iris", "--time-budget", "10", "--max-trials", "4"]) == 0
-    out = capsys.readouterr().out
-    assert "Leaderboard" in out and "held-out accuracy" in out
+    captured = capsys.readouterr()
+    out, err = captured.out, captured.err
+    assert "Leaderboard" in out and "\nfinal model: " in out
+    held_out = out.splitlines()[-1]
+    assert held_out.startswith("held-out rows (38): log_loss ")
+    assert "(the metric searched), accuracy " in held_out and held_out.endswith("(model.score)")
+    start = [line for line in err.splitlines() if line.startswith("searching ")]
+    assert start and "multiclass (y holds 3 whole numbers from 0 to 2, read as class labels" \
+        in start[0] and start[0].endswith("metric log_loss")
+    assert "\ndone in " in err and "final model: " in err
 
 
 def test_fit_recommendations_from_a_csv(tmp_path, capsys):
-    from automl._interaction_data import make_interaction_data
+    from automl.testing import make_interaction_data
 
     X, y, _ = make_interaction_data(n_users=30, n_items=20, density=0.3, seed=0)
     table = X[["user", "item"]].rename(columns={"user": "who", "item": "what"})

@@ -5,9 +5,9 @@ import sys
 import numpy as np
 import pytest
 
-from automl.ensemble import Ensemble, StackedEnsemble, select_ensemble, stack
+from automl.engine.records import TrialRecord
+from automl.final import Ensemble, StackedEnsemble, select_ensemble, stack
 from automl.metrics import BUILTIN_METRICS
-from automl.records import TrialRecord
 
 METRICS = {m.name: m for m in BUILTIN_METRICS}
 
@@ -104,7 +104,7 @@ def test_single_model_gets_weight_one():
     assert ens.score == pytest.approx(metric(y, oofs[0].astype(np.float32)))
 
 
-def test_max_models_limits_the_pool():
+def test_max_models_limits_the_candidates():
     metric = METRICS["rmse"]
     y, oofs = noisy_regressors(members=5)
     records = records_of(y, oofs, metric)  # noise grows with the index: 0 and 1 are best
@@ -205,9 +205,9 @@ def test_auto_device_and_missing_cuda():
 def test_cpu_path_never_imports_torch():
     code = (
         "import sys, numpy as np\n"
-        "from automl.ensemble import select_ensemble\n"
+        "from automl.final.ensemble import select_ensemble\n"
         "from automl.metrics import BUILTIN_METRICS\n"
-        "from automl.records import TrialRecord\n"
+        "from automl.engine.records import TrialRecord\n"
         "m = {x.name: x for x in BUILTIN_METRICS}['rmse']\n"
         "y = np.arange(10.0)\n"
         "r = [TrialRecord(0, 'm', {}, 'ok', 1.0, oof=(y + 1).astype(np.float32))]\n"
@@ -259,7 +259,7 @@ def test_stack_with_a_class_missing_from_the_rows():
 
 def test_torch_path_in_small_chunks(monkeypatch):
     pytest.importorskip("torch")
-    import automl.ensemble as ensemble
+    import automl.final.ensemble as ensemble
 
     metric = METRICS["log_loss"]
     y, oofs = noisy_classifiers(n=100, members=5, seed=4)

@@ -46,14 +46,15 @@ def test_fit_predict_on_messy_table_returns_user_labels():
     assert model.score(X, y) > 0.7
     board = model.leaderboard()
     assert board["rank"].tolist() == list(range(1, len(board) + 1))
-    trials = board[board["model"] != "ensemble"]
+    trials = board[board["trial"].notna()]
     assert len(trials) == 6
     scores = board["roc_auc"].dropna().to_numpy()
     assert np.all(np.diff(scores) <= 0)  # best first, the ensemble ranked among trials
     assert trials.iloc[0]["trial"] == model.best_trial_.number
+    assert abs(trials["weight"].fillna(0).sum() - 1) < 1e-3  # each member's weight
     if model.final_.is_ensemble:
-        row = board[board["model"] == "ensemble"].iloc[0]
-        assert abs(sum(row["params"].values()) - 1) < 1e-3
+        row = board[board["trial"].isna()].iloc[0]
+        assert row["model"].startswith(f"ensemble of {len(model.final_.weights)}: ")
         assert row["roc_auc"] >= model.best_trial_.score
 
 

@@ -7,8 +7,9 @@ import pandas as pd
 import pytest
 from sklearn.dummy import DummyRegressor
 
-from automl.evaluation import TrialTimeout, cross_validate, make_splits
+from automl.engine.evaluation import TrialTimeout, cross_validate
 from automl.metrics import BUILTIN_METRICS
+from automl.tasks.supervised import make_splits
 
 RMSE = next(m for m in BUILTIN_METRICS if m.name == "rmse")
 

@@ -1,19 +1,19 @@
-"""The pool of trials a final ensemble is selected from, and the time kept for it."""
+"""The candidate trials a final ensemble is selected from, and the time kept for it."""
 
 import time
 
 import numpy as np
 
-from automl.final import FinalReserve, ensemble_pool, refit_seconds
+from automl.engine.records import TrialRecord
+from automl.final import FinalReserve, ensemble_candidates, refit_seconds
 from automl.metrics import Metric
-from automl.records import TrialRecord
 
 
 def record(number, model, score, oof):
     return TrialRecord(number, model, {"n": number}, "ok", score=score, oof=np.asarray(oof))
 
 
-def test_pool_leaves_out_trials_that_repeat_a_better_trials_predictions():
+def test_candidates_leave_out_trials_that_repeat_a_better_trials_predictions():
     rng = np.random.default_rng(0)
     same = rng.random(20)  # one model reached through three configurations
     candidates = [
@@ -24,14 +24,14 @@ def test_pool_leaves_out_trials_that_repeat_a_better_trials_predictions():
         record(4, "extra_trees", 0.97, rng.random(20)),
         record(5, "logistic_regression", 0.96, rng.random(20)),
     ]
-    pool = ensemble_pool(candidates, top=3, per_model=1)
-    assert [r.number for r in pool] == [0, 3, 4, 5]  # the copies gave their places away
+    chosen = ensemble_candidates(candidates, top=3, per_model=1)
+    assert [r.number for r in chosen] == [0, 3, 4, 5]  # the copies gave their places away
 
 
-def test_pool_keeps_every_distinct_trial_it_has_room_for():
+def test_candidates_keep_every_distinct_trial_it_has_room_for():
     rng = np.random.default_rng(1)
     candidates = [record(i, "knn", 1.0 - i / 10, rng.random(8)) for i in range(5)]
-    assert [r.number for r in ensemble_pool(candidates, top=3, per_model=0)] == [0, 1, 2]
+    assert [r.number for r in ensemble_candidates(candidates, top=3, per_model=0)] == [0, 1, 2]
 
 
 def timed(number, model, score, seconds, oof):
@@ -68,7 +68,7 @@ def test_reserve_does_not_time_a_metrics_first_call():
     y = np.linspace(0.0, 1.0, 50)
     records = [timed(0, "knn", 0.1, 0.0, y), timed(1, "lasso", 0.2, 0.0, y[::-1])]
     reserve = FinalReserve(rmse_metric(first_call_seconds=0.5), y, ensemble_size=50)
-    # 2 pool members x 50 steps: timed on the first call, 50 s would be kept
+    # 2 candidates x 50 steps: timed on the first call, 50 s would be kept
     assert reserve(records) < 5.0
 
 
@@ -87,8 +87,8 @@ class CountingRegressor:
         return np.full(len(X), self.mean_)
 
 
-def test_a_best_trial_left_alone_by_late_members_is_not_refitted_twice():
-    import warnings
+def test_a_best_trial_left_alone_by_late_members_is_not_refitted_twice(caplog):
+    import logging
 
     import pandas as pd
 
@@ -112,10 +112,10 @@ def test_a_best_trial_left_alone_by_late_members_is_not_refitted_twice():
                        duration=1e4, oof=slow_oof, fold_scores=[0.45] * 5)
     X = pd.DataFrame({"x": np.arange(60.0)})
     ctx = Context(task="regression", n_rows=60, n_features=1)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        final, ensemble = build_final([best, slow], X, y, ctx, {"counting": spec}, metric,
-                                      deadline=time.monotonic() + 60.0, ensemble_size=20)
+    with caplog.at_level(logging.WARNING, logger="automl.final"):
+        choice = build_final([best, slow], X, y, ctx, {"counting": spec}, metric,
+                             deadline=time.monotonic() + 60.0, ensemble_size=20)
+    final = choice.model
     assert fits == [0]  # the slow member's refit cannot fit in 60 s; the best's is kept
     assert list(final.estimators) == [0] and final.weights == {0: 1.0}
-    assert any("1 ensemble members could not be refitted" in str(w.message) for w in caught)
+    assert "the final model leaves out 1 of the ensemble's 2 members" in caplog.text

@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from automl.generation import (
+from automl.tasks.generation import (
     c2st_auc,
     canonical_frame,
     check_generation_table,

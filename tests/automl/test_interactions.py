@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from automl.interactions import InteractionSchema, check_ratings
+from automl.tasks.recommendation import InteractionSchema, check_ratings
 
 
 def _frame():

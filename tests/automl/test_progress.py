@@ -1,8 +1,8 @@
 import io
 
+from automl.engine.progress import ProgressPrinter
+from automl.engine.records import TrialRecord
 from automl.metrics import BUILTIN_METRICS
-from automl.progress import ProgressPrinter
-from automl.records import TrialRecord
 
 AUC = next(m for m in BUILTIN_METRICS if m.name == "roc_auc")
 
@@ -18,25 +18,35 @@ def records():
             TrialRecord(2, "ridge", {}, "ok", score=0.95)]
 
 
-def test_live_line_on_a_terminal():
+def test_live_bar_on_a_terminal():
     stream = Terminal()
     printer = ProgressPrinter(AUC, 60, stream, verbose=1)
+    printer.start("searching 2 model families")
     for record in records():
         printer(record, None)
-    printer.close(records()[2], 12.0)
+    printer.close("final model: trial 2 (ridge)", 12.0)
     out = stream.getvalue()
-    assert out.count("\r") == 3 and "3 trials" in out and "left" in out
+    assert out.startswith("searching 2 model families\n")
+    assert out.count("\r") == 3 and "3 trials" in out and "s left" in out
+    assert "[" + "-" * 20 + "]" in out.split("\r")[1]  # the bar, nearly empty at once
     assert "best roc_auc=0.9500 (ridge, trial 2)" in out
-    assert "done in 12.0s" in out
+    assert out.endswith("\ndone in 12.0s: 3 trials; final model: trial 2 (ridge)\n")
 
 
-def test_silent_when_not_a_terminal_and_lines_at_verbose_2():
-    quiet = io.StringIO()
-    printer = ProgressPrinter(AUC, 60, quiet, verbose=1)
+def test_improvements_when_not_a_terminal_and_every_trial_at_verbose_2():
+    log = io.StringIO()
+    printer = ProgressPrinter(AUC, 60, log, verbose=1)
+    printer.start("searching")
     for record in records():
         printer(record, None)
-    printer.close(records()[2], 1.0)
-    assert quiet.getvalue() == ""
+    printer.note("interrupted after 3 trials")
+    printer.close("final model: trial 2 (ridge)", 1.0)
+    out = log.getvalue().splitlines()
+    assert out[0] == "searching"
+    assert "trial   0 xgboost" in out[1] and "roc_auc=0.9100 (new best, 1 trials done)" in out[1]
+    assert "trial   2 ridge" in out[2] and "(new best, 3 trials done)" in out[2]
+    assert out[3:] == ["interrupted after 3 trials",
+                       "done in 1.0s: 3 trials; final model: trial 2 (ridge)"]
     lines = io.StringIO()
     printer = ProgressPrinter(AUC, 60, lines, verbose=2)
     for record in records():

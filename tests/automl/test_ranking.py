@@ -2,8 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from automl._interaction_data import make_interaction_context, make_interaction_data
-from automl.ranking import (
+from automl.tasks.recommendation.ranking import (
     hit_rate_at_k,
     ndcg_at_k,
     popular_items,
@@ -12,6 +11,7 @@ from automl.ranking import (
     split_per_user,
     top_k,
 )
+from automl.testing import make_interaction_context, make_interaction_data
 
 
 def table_scores(table):

@@ -5,8 +5,8 @@ import pandas as pd
 import pytest
 
 from automl import AutoML
-from automl._interaction_data import make_interaction_data
-from automl.recommendation import RankingPredictor, recommendation_splits
+from automl.tasks.recommendation import RankingPredictor, recommendation_splits
+from automl.testing import make_interaction_data
 
 
 def _ratings(seed=0):

@@ -10,7 +10,7 @@ import time
 from sklearn.datasets import load_breast_cancer
 
 from automl import AutoML
-from automl.storage import TrialStore
+from automl.engine.storage import TrialStore
 
 MODELS = ["logistic_regression", "random_forest", "hist_gradient_boosting"]
 

@@ -24,7 +24,7 @@ def test_example_spec_runs_resumes_and_saves(tmp_path, capsys):
     (tmp_path / "search.toml").write_text(
         (tmp_path / "search.toml").read_text().replace("max_trials = 6", "max_trials = 8"))
     assert main(["run", str(tmp_path / "search.toml")]) == 0
-    from automl.storage import TrialStore
+    from automl.engine.storage import TrialStore
 
     stored = TrialStore(tmp_path / "runs.db", "breast-cancer").load()
     assert sorted(r.number for r in stored) == list(range(8))

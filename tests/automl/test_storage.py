@@ -4,8 +4,8 @@ import sqlite3
 import numpy as np
 import pytest
 
-from automl.records import TrialRecord
-from automl.storage import StudyMismatch, TrialStore
+from automl.engine.records import TrialRecord
+from automl.engine.storage import StudyMismatch, TrialStore
 
 
 def record(number, score=0.9):
@@ -52,6 +52,43 @@ def test_extra_measures_round_trip_and_older_files_gain_their_column(tmp_path):
     old, new = TrialStore(path, "s").load()
     assert old.extras == {} and old.score == 0.5
     assert new.extras == {"tstr_r2": 0.25}
+
+
+def test_a_file_of_earlier_versions_is_upgraded_in_place(tmp_path):
+    path = tmp_path / "v1.db"
+    oof = (np.arange(6, dtype=np.float32).reshape(3, 2) / 7).tobytes()
+    with sqlite3.connect(path) as db:  # the engine's own table, before its store was search's
+        db.executescript("""
+            CREATE TABLE studies (name TEXT PRIMARY KEY, created REAL NOT NULL,
+                                  attributes TEXT NOT NULL);
+            CREATE TABLE trials (study TEXT NOT NULL REFERENCES studies(name),
+                number INTEGER NOT NULL, model TEXT NOT NULL, params TEXT NOT NULL,
+                status TEXT NOT NULL, score REAL, fold_scores TEXT NOT NULL,
+                duration REAL NOT NULL, error TEXT, fidelity REAL, oof BLOB, oof_shape TEXT,
+                finished REAL NOT NULL, extras TEXT, PRIMARY KEY (study, number));
+            INSERT INTO studies VALUES ('s', 0, '{"data": "x", "seed": 3}');
+            INSERT INTO studies VALUES ('t', 0, '{}');
+            INSERT INTO trials VALUES ('t', 0, 'm', '{}', 'timeout', NULL, '[]', 9.0,
+                                       'killed after 9s', NULL, NULL, NULL, 5, '{}');
+        """)
+        db.execute("INSERT INTO trials VALUES ('s', 0, 'lr', '{\"C\": 0.5}', 'ok', 0.875, "
+                   "'[0.75, 1.0]', 1.5, NULL, 0.25, ?, '[3, 2]', 7, '{\"tstr_r2\": 0.5}')",
+                   (oof,))
+    with TrialStore(path, "s") as store:
+        store.open_study({"data": "x", "seed": 3})
+        [old] = store.load()
+        [raw] = store.trials()
+    assert (old.model, old.params, old.score, old.fold_scores) == ("lr", {"C": 0.5}, 0.875,
+                                                                   [0.75, 1.0])
+    assert (old.duration, old.fidelity, old.extras) == (1.5, 0.25, {"tstr_r2": 0.5})
+    np.testing.assert_array_equal(old.oof, np.arange(6, dtype=np.float32).reshape(3, 2) / 7)
+    assert raw.trial.config == {"model": "lr", "lr:C": 0.5}  # a configuration of the search
+    [timeout] = TrialStore(path, "t").load()
+    assert (timeout.status, timeout.error, timeout.score) == ("timeout", "killed after 9s", None)
+    with sqlite3.connect(path) as db:
+        columns = [row[1] for row in db.execute("PRAGMA table_info(trials)")]
+        (finished,) = db.execute("SELECT finished FROM trials WHERE study = 't'").fetchone()
+    assert "config" in columns and "model" not in columns and finished == 5
 
 
 def test_temporary_store_is_removed():

@@ -7,7 +7,11 @@ from sklearn.base import BaseEstimator
 
 from automl import AutoML
 from automl.specs import ModelSpec
-from automl.synthesis import GenerationEvaluation, generation_splits, validate_generation_data
+from automl.tasks.generation import (
+    GenerationEvaluation,
+    generation_splits,
+    validate_generation_data,
+)
 from search import Float, Space
 
 

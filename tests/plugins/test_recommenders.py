@@ -5,8 +5,13 @@ import pandas as pd
 import pytest
 from sklearn.base import clone
 
-from automl._interaction_data import make_interaction_context, make_interaction_data
-from automl.ranking import ndcg_at_k, rank_positives, seen_items, split_per_user
+from automl.tasks.recommendation.ranking import (
+    ndcg_at_k,
+    rank_positives,
+    seen_items,
+    split_per_user,
+)
+from automl.testing import make_interaction_context, make_interaction_data
 from plugins import recommenders
 from plugins._recsys_base import check_codes
 from plugins.recommenders import BiasedMF, PopularityRecommender, _accumulate_grams

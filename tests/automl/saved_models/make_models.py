@@ -20,9 +20,7 @@ import pandas as pd
 import skops.io as sio
 
 from automl import AutoML
-from automl._interaction_data import make_interaction_data
-from automl._modality_data import make_modality_data
-from automl._tabular_data import make_tabular_data
+from automl.testing import make_interaction_data, make_modality_data, make_tabular_data
 
 HERE = Path(__file__).parent
 CLASSIFIERS = ["logistic_regression", "random_forest", "extra_trees",

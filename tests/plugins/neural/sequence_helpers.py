@@ -53,7 +53,7 @@ def padded_outputs_match(net, short, long):
     """Outputs of ``short`` alone and batched (padded) with the longer ``long``."""
     import torch
 
-    from plugins.neural._sequence_batches import collate_padded
+    from plugins.neural.sequence.batches import collate_padded
 
     net.eval()
     with torch.no_grad():

@@ -14,7 +14,9 @@ from sklearn.metrics import r2_score  # noqa: E402
 from automl.specs import Context  # noqa: E402
 from automl.testing import check_model_spec, make_modality_data  # noqa: E402
 from plugins.neural import cnn  # noqa: E402
-from plugins.neural._augment import (  # noqa: E402
+from plugins.neural._training import DeviceOutOfMemoryError  # noqa: E402
+from plugins.neural.cnn import CNN_MAX_EPOCHS, ImageCNNClassifier  # noqa: E402
+from plugins.neural.cnn.augment import (  # noqa: E402
     ImageAugmenter,
     color_jitter,
     random_flip,
@@ -22,9 +24,7 @@ from plugins.neural._augment import (  # noqa: E402
     random_shift,
     shift_pixels,
 )
-from plugins.neural._cnn_net import ResidualCNN, stem_halvings  # noqa: E402
-from plugins.neural._training import DeviceOutOfMemoryError  # noqa: E402
-from plugins.neural.cnn import CNN_MAX_EPOCHS, ImageCNNClassifier  # noqa: E402
+from plugins.neural.cnn.net import ResidualCNN, stem_halvings  # noqa: E402
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -78,7 +78,7 @@ def test_conformance():
 
 
 def test_importing_the_plugin_does_not_import_torch():
-    code = ("import sys, automl.registry, plugins.neural.cnn, plugins.neural._transfer; "
+    code = ("import sys, automl.registry, plugins.neural.cnn, plugins.neural.transfer; "
             "assert 'torch' not in sys.modules, 'torch imported'")
     subprocess.run([sys.executable, "-c", code], check=True)
 

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from sklearn.base import clone
 
-from automl.generation import c2st_auc, tstr_score
+from automl.tasks.generation import c2st_auc, tstr_score
 from automl.testing import make_tabular_data
 from plugins.generators import IndependentColumnsGenerator
 from plugins.neural import gan

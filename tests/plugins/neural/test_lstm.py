@@ -9,8 +9,8 @@ from sklearn.base import clone, is_classifier, is_regressor
 from automl.specs import Context
 from automl.testing import check_model_spec, make_modality_data
 from plugins.neural import lstm
-from plugins.neural._sequence_estimators import SEQUENCE_MAX_EPOCHS
 from plugins.neural.lstm import RecurrentSequenceClassifier, RecurrentSequenceRegressor
+from plugins.neural.sequence.base import SEQUENCE_MAX_EPOCHS
 
 from .sequence_helpers import (
     bag_of_words_accuracy,
@@ -78,7 +78,7 @@ def test_build_follows_config_and_context():
 @pytest.mark.parametrize("cell", ["lstm", "gru"])
 @pytest.mark.parametrize("pooling", ["last", "mean", "attention"])
 def test_padding_does_not_change_a_sequence_output(cell, pooling):
-    from plugins.neural._recurrent_net import RecurrentNet
+    from plugins.neural.lstm.net import RecurrentNet
 
     torch.manual_seed(0)
     net = RecurrentNet(n_features=3, vocab_size=None, embedding_dim=8, cell=cell, n_layers=2,

@@ -6,10 +6,10 @@ import pandas as pd
 import pytest
 from sklearn.base import clone
 
-from automl._interaction_data import make_interaction_context, make_interaction_data
+from automl.testing import make_interaction_context, make_interaction_data
 from plugins.neural import ncf
-from plugins.neural._ncf_base import _draw_negatives_numpy
 from plugins.neural.ncf import NCF_MAX_EPOCHS, HybridMF, NeuMF
+from plugins.neural.ncf.base import _draw_negatives_numpy
 from plugins.recommenders import BiasedMF, PopularityRecommender
 from tests.plugins.test_recommenders import (
     check_spec,

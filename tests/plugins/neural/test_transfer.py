@@ -11,16 +11,16 @@ pytestmark = pytest.mark.filterwarnings("ignore:.torch.jit:DeprecationWarning")
 from torch import nn  # noqa: E402
 
 from automl.testing import check_model_spec, make_modality_data  # noqa: E402
-from plugins.neural._backbone import TorchScriptBackbone, backbone_features  # noqa: E402
-from plugins.neural._cnn_net import TransferNet  # noqa: E402
 from plugins.neural._training import DeviceOutOfMemoryError, TrainSettings  # noqa: E402
-from plugins.neural._transfer import (  # noqa: E402
+from plugins.neural.transfer import (  # noqa: E402
     TRANSFER_MAX_EPOCHS,
     TransferCNNClassifier,
     TransferCNNRegressor,
     freeze_then_unfreeze,
     transfer_spec,
 )
+from plugins.neural.transfer.backbone import TorchScriptBackbone, backbone_features  # noqa: E402
+from plugins.neural.transfer.net import TransferNet  # noqa: E402
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -191,7 +191,7 @@ def test_save_and_load_through_automl_persistence(tmp_path):
     assert model.best_trial_.model == "transfer_cnn"
     expected = model.predict_proba(X[:20, 0])
     model.save(tmp_path / "model")
-    backbone = "plugins.neural._backbone.TorchScriptBackbone"
+    backbone = "plugins.neural.transfer.backbone.TorchScriptBackbone"
     with pytest.raises(ValueError, match="not trusted.*TorchScriptBackbone"):
         AutoML.load(tmp_path / "model")  # a saved backbone is a program: trust it by name
     loaded = AutoML.load(tmp_path / "model", trusted=[backbone])

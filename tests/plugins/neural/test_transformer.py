@@ -4,7 +4,7 @@ from sklearn.base import is_classifier, is_regressor
 
 from automl.testing import check_model_spec, make_modality_data
 from plugins.neural import transformer
-from plugins.neural._sequence_estimators import SEQUENCE_MAX_EPOCHS
+from plugins.neural.sequence.base import SEQUENCE_MAX_EPOCHS
 from plugins.neural.transformer import (
     TransformerSequenceClassifier,
     TransformerSequenceRegressor,
@@ -47,7 +47,7 @@ def test_registers_transformer_for_sequences_and_texts():
 
 
 def test_heads_always_divide_the_width():
-    from plugins.neural._transformer_net import TransformerNet
+    from plugins.neural.transformer.net import TransformerNet
 
     _, _, ctx = make_modality_data("sequence", "binary")
     rng = np.random.default_rng(0)
@@ -77,7 +77,7 @@ def test_build_follows_config_and_context():
 
 
 def small_net(**kwargs):
-    from plugins.neural._transformer_net import TransformerNet
+    from plugins.neural.transformer.net import TransformerNet
 
     params = dict(n_features=3, vocab_size=None, n_layers=2, n_heads=2, head_dim=4,
                   ff_multiplier=2, positional="sinusoidal", pooling="mean", max_length=64,

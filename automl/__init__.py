@@ -17,15 +17,18 @@ __version__ = "0.1.0"
 hookimpl = pluggy.HookimplMarker("automl")
 """Marker for plugin hook implementations (``@automl.hookimpl``)."""
 
-__all__ = ["AutoML", "Context", "Fidelity", "ModelSpec", "hookimpl", "__version__"]
+__all__ = ["AutoML", "AutoMLClassifier", "AutoMLRegressor", "Context", "Fidelity",
+           "ModelSpec", "hookimpl", "__version__"]
+
+_ESTIMATORS = ("AutoML", "AutoMLClassifier", "AutoMLRegressor")
 
 if TYPE_CHECKING:
-    from automl.estimator import AutoML
+    from automl.estimator import AutoML, AutoMLClassifier, AutoMLRegressor
 
 
 def __getattr__(name: str) -> Any:
-    if name == "AutoML":
-        from automl.estimator import AutoML
+    if name in _ESTIMATORS:
+        from automl import estimator
 
-        return AutoML
+        return getattr(estimator, name)
     raise AttributeError(f"module 'automl' has no attribute {name!r}")

@@ -240,9 +240,10 @@ class AutoML(RecommenderMixin, GeneratorMixin, BaseEstimator):
         """
         started = time.monotonic()
         self._check_params()
-        task = task_for(self.task)
+        task = task_for(self._requested_task())
         registry = get_registry()
-        data = task.validate(X, y, self.get_params(deep=False))
+        data = task.validate(X, y, {**self.get_params(deep=False),
+                                    "task": self._requested_task()})
         metric = resolve_metric(self.metric, registry, task.default_metrics, data.task)
         store = TrialStore(self.storage, self.study)
         try:
@@ -284,6 +285,8 @@ class AutoML(RecommenderMixin, GeneratorMixin, BaseEstimator):
         budget += [f"{limits.max_trials} trials"] if limits.max_trials else []
         if self.task is not None:
             reason = f"task={self.task!r} as given"
+        elif self._FAMILY is not None:
+            reason = f"{type(self).__name__}"
         elif data.task in ("binary", "multiclass", "regression"):
             reason = task_reason(target_values(y))
         else:
@@ -366,6 +369,24 @@ class AutoML(RecommenderMixin, GeneratorMixin, BaseEstimator):
         for name, value in task.fitted_attributes(data, X, y).items():
             setattr(self, name, value)
 
+    _FAMILY: str | None = None
+    """The task family a subclass serves (``AutoMLClassifier``, ``AutoMLRegressor``)."""
+
+    def _requested_task(self) -> str | None:
+        """The task to search: ``task``, checked against the family a subclass serves."""
+        if self._FAMILY is None:
+            return self.task
+        if self.task is None:
+            return self._FAMILY
+        allowed = ("binary", "multiclass", "classification") \
+            if self._FAMILY == "classification" else ("regression",)
+        if self.task not in allowed:
+            other = "AutoMLRegressor" if self._FAMILY == "classification" else \
+                "AutoMLClassifier"
+            raise ValueError(f"{type(self).__name__} serves {self._FAMILY}, not "
+                             f"task={self.task!r}; use {other} or AutoML(task=...)")
+        return self.task
+
     def _check_params(self) -> None:
         check_search_params(self)
 
@@ -402,7 +423,7 @@ class AutoML(RecommenderMixin, GeneratorMixin, BaseEstimator):
         """The task fitted (from ``task_``), else the one ``task`` names."""
         if hasattr(self, "task_"):
             return fitted_task(self.task_)
-        return task_for(self.task)
+        return task_for(self._requested_task())
 
     def predict(self, X: Any) -> np.ndarray:
         """Predict labels (in the user's own type) or values.
@@ -418,7 +439,7 @@ class AutoML(RecommenderMixin, GeneratorMixin, BaseEstimator):
             task = self._task()
         except ValueError:  # an unknown task, which fit reports
             return True
-        return task.classifies(getattr(self, "task_", self.task))
+        return task.classifies(getattr(self, "task_", self._requested_task()))
 
     @available_if(_is_classifier)
     def predict_proba(self, X: Any) -> np.ndarray:
@@ -478,17 +499,40 @@ class AutoML(RecommenderMixin, GeneratorMixin, BaseEstimator):
         tags.input_tags.categorical = True
         tags.input_tags.string = True
         tags.target_tags.required = True
-        if self.task in ("binary", "multiclass", "classification"):
+        task = self.task if self.task is not None else self._FAMILY
+        if task in ("binary", "multiclass", "classification"):
             tags.estimator_type = "classifier"
             from sklearn.utils import ClassifierTags
 
-            tags.classifier_tags = ClassifierTags(multi_class=self.task != "binary")
-        elif self.task == "regression":
+            tags.classifier_tags = ClassifierTags(multi_class=task != "binary")
+        elif task == "regression":
             tags.estimator_type = "regressor"
             from sklearn.utils import RegressorTags
 
             tags.regressor_tags = RegressorTags()
         return tags
+
+
+class AutoMLClassifier(AutoML):
+    """:class:`AutoML` for classification, typed as a scikit-learn classifier.
+
+    Takes every parameter of :class:`AutoML`; ``task`` may be ``"binary"``,
+    ``"multiclass"`` or None (inferred between them, whatever the target's
+    values). ``is_classifier`` is true, so ``cross_val_score`` and
+    ``GridSearchCV`` use stratified folds, as for any scikit-learn classifier.
+    """
+
+    _FAMILY = "classification"
+
+
+class AutoMLRegressor(AutoML):
+    """:class:`AutoML` for regression, typed as a scikit-learn regressor.
+
+    Takes every parameter of :class:`AutoML`; ``task`` may be ``"regression"``
+    or None. Integer targets are predicted as numbers whatever their values.
+    """
+
+    _FAMILY = "regression"
 
 
 def _tell(progress: ProgressPrinter | None, message: str) -> None:

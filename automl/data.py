@@ -74,16 +74,14 @@ class Schema:
                 frame.columns = list(self.columns)
         missing = [c for c in self.columns if c not in frame.columns]
         extra = [c for c in frame.columns if c not in self.columns]
-        if missing or extra:
-            parts = []
-            if missing:
-                parts.append(f"missing columns {missing}")
-            if extra:
-                parts.append(f"unexpected columns {extra}")
+        if missing:
             raise ValueError(
-                f"{what} does not match the training columns: {'; '.join(parts)}; "
-                "pass the same columns as in fit (extra ones dropped, missing ones added)"
+                f"{what} does not match the training columns: missing columns {missing}; "
+                "pass every column fit saw (its values may be missing)"
             )
+        if extra:  # the target column of a training file, an id: not the model's input
+            warnings.warn(f"{what} has columns that fit did not see, left out: {extra}",
+                          UserWarning, stacklevel=4)
         frame = frame[list(self.columns)]
         out = {}
         for name in self.columns:

@@ -39,6 +39,21 @@ def test_fit_predict_leaderboard_round_trip(train_csv, tmp_path, capsys):
     assert "rank" in board and "roc_auc" in board
 
 
+def test_predict_on_the_training_file_leaves_out_the_target_with_one_warning(tmp_path):
+    X, y = messy_table(n=120)
+    X.assign(label=y).to_csv(tmp_path / "train.csv", index=False)
+    run = [sys.executable, "-m", "automl.cli"]
+    subprocess.run([*run, "fit", "train.csv", "--target", "label", "--max-trials", "1",
+                    "--models", "logistic_regression", "--output", "m", "--verbose", "0"],
+                   cwd=tmp_path, check=True, capture_output=True, timeout=300)
+    predict = subprocess.run([*run, "predict", "m", "train.csv"], cwd=tmp_path,
+                             capture_output=True, text=True, timeout=300)
+    assert predict.returncode == 0, predict.stderr
+    assert predict.stderr.strip() == ("warning: X has columns that fit did not see, "
+                                      "left out: ['label']")
+    assert len(predict.stdout.splitlines()) == 121
+
+
 def test_missing_target_column_is_named(train_csv, capsys):
     assert main(["fit", str(train_csv), "--target", "nope"]) == 2
     assert "target column 'nope' is not in" in capsys.readouterr().err

@@ -149,8 +149,9 @@ def test_predict_before_fit_and_wrong_columns():
     model = AutoML(time_budget=120, max_trials=2, random_state=0, models=FAST).fit(X, y)
     with pytest.raises(ValueError, match=r"missing columns \['plan'\]"):
         model.predict(X.drop(columns="plan"))
-    with pytest.raises(ValueError, match=r"unexpected columns \['zzz'\]"):
-        model.predict(X.assign(zzz=0))
+    with pytest.warns(UserWarning, match=r"left out: \['zzz'\]"):
+        with_extra = model.predict(X.assign(zzz=0))
+    np.testing.assert_array_equal(with_extra, model.predict(X))
 
 
 def test_sklearn_meta_tools_work():

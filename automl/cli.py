@@ -142,8 +142,8 @@ def _search_metric(model, X, y) -> float:  # noqa: ANN001 - AutoML is imported l
     metric = get_registry().metric(model.metric_)
     if model.task_ == "regression":
         return metric(np.asarray(y, dtype=float), model.predict(X))
-    codes = np.searchsorted(model.classes_, np.asarray(y))
-    return metric(codes, model.predict_proba(X))
+    code = {label: i for i, label in enumerate(model.classes_)}
+    return metric(np.asarray([code[label] for label in y]), model.predict_proba(X))
 
 
 def cmd_fit(args: argparse.Namespace) -> int:

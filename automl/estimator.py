@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import logging
-import math
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -17,54 +15,19 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
 from automl.data import Dataset, data_fingerprint, target_values, task_reason
-from automl.engine import Budget, ModelSearch, add_ensemble_row, leaderboard
-from automl.engine.evaluation import Splits
-from automl.engine.progress import ProgressPrinter
+from automl.engine import ModelSearch, leaderboard, with_final_model
+from automl.engine.progress import ProgressPrinter, search_line, tell
 from automl.engine.records import TrialRecord
 from automl.engine.storage import TrialStore
-from automl.engine.workers import TrialData, fit_time_limit, make_pool, threads_per_trial
-from automl.final import REFIT_MARGIN, RESERVE_SHARE, FinalReserve, build_final, ranked
+from automl.engine.workers import TrialData, make_pool
+from automl.final import RESERVE_SHARE, FinalReserve, build_final, ranked
 from automl.metrics import Metric
-from automl.params import check_search_params, make_strategy, resolve_metric, resolve_models
-from automl.registry import Registry, get_registry
-from automl.specs import Context, ModelSpec
-from automl.tasks import Evaluator, Task, fitted_task, task_for
+from automl.params import SearchPlan, check_search_params, plan_search, resolve_metric
+from automl.registry import get_registry
+from automl.specs import ModelSpec
+from automl.tasks import Task, fitted_task, task_for
 from automl.tasks.generation import GeneratorMixin
 from automl.tasks.recommendation import RecommenderMixin
-
-logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class SearchPlan:
-    """What ``fit`` settles before the first trial runs.
-
-    Attributes
-    ----------
-    ctx : Context
-        What every spec's ``build`` gets, with each fold's fit limit.
-    specs : dict of str to ModelSpec
-        The models searched.
-    strategy : search.Strategy
-        Proposes their configurations.
-    splits : list of (ndarray, ndarray)
-        The task's resampling, shared by every trial.
-    evaluate : callable
-        How a trial is fitted and scored (the task's evaluator).
-    limits : Budget
-        Time budget, trial count and per-trial limit, defaults filled in.
-    ensemble_size : int
-        Steps of greedy selection; 0 when the task's trials do not ensemble
-        or ``ensemble=None``.
-    """
-
-    ctx: Context
-    specs: dict[str, ModelSpec]
-    strategy: Any
-    splits: Splits
-    evaluate: Evaluator
-    limits: Budget
-    ensemble_size: int
 
 
 class AutoML(RecommenderMixin, GeneratorMixin, BaseEstimator):
@@ -240,19 +203,20 @@ class AutoML(RecommenderMixin, GeneratorMixin, BaseEstimator):
         """
         started = time.monotonic()
         self._check_params()
-        task = task_for(self._requested_task())
+        requested = self._requested_task()
+        task = task_for(requested)
         registry = get_registry()
-        data = task.validate(X, y, {**self.get_params(deep=False),
-                                    "task": self._requested_task()})
+        data = task.validate(X, y, {**self.get_params(deep=False), "task": requested})
         metric = resolve_metric(self.metric, registry, task.default_metrics, data.task)
         store = TrialStore(self.storage, self.study)
         try:
             seed = self._open_study(store, data, metric)
-            plan = self._plan(task, registry, data, seed)
+            plan = plan_search(self, task, registry, data, seed)
             progress = ProgressPrinter(metric, plan.limits.time_budget, stream=sys.stderr,
                                        verbose=self.verbose) if self.verbose else None
             if progress is not None:
-                progress.start(self._search_line(plan, data, metric, y))
+                progress.start(search_line(plan.specs, plan.limits, data, metric.name,
+                                           self._task_reason(data, y)))
             records, interrupted = self._run(plan, data, metric, store, progress, started)
         finally:
             store.close()
@@ -272,52 +236,26 @@ class AutoML(RecommenderMixin, GeneratorMixin, BaseEstimator):
         finished = ranked(records, metric)
         if not finished:
             message = "interrupted before any trial finished; no model was built"
-            _tell(progress, message)
+            tell(progress, message)
             raise KeyboardInterrupt(message)
-        _tell(progress, f"interrupted after {len(records)} trials; building the final model "
+        tell(progress, f"interrupted after {len(records)} trials; building the final model "
                         f"from the {len(finished)} that finished (the study is stored and "
                         "resumes)")
 
-    def _search_line(self, plan: SearchPlan, data: Dataset, metric: Metric, y: Any) -> str:
-        """What the search is about to do, and why the task is what it is, in one line."""
-        limits = plan.limits
-        budget = [f"{limits.time_budget:g} s"] if math.isfinite(limits.time_budget) else []
-        budget += [f"{limits.max_trials} trials"] if limits.max_trials else []
+    def _task_reason(self, data: Dataset, y: Any) -> str:
+        """Why the task is what it is, for the start line ("" when the task says it)."""
         if self.task is not None:
-            reason = f"task={self.task!r} as given"
-        elif self._FAMILY is not None:
-            reason = f"{type(self).__name__}"
-        elif data.task in ("binary", "multiclass", "regression"):
-            reason = task_reason(target_values(y))
-        else:
-            reason = ""
-        families = len(plan.specs)
-        return (f"searching {families} model {'family' if families == 1 else 'families'} "
-                f"({', '.join(plan.specs)}) for {' or '.join(budget) or 'no limit'} on "
-                f"{len(data.X):,} rows of {data.schema.modality} data, {data.task}"
-                f"{f' ({reason})' if reason else ''}, metric {metric.name}")
+            return f"task={self.task!r} as given"
+        if self._FAMILY is not None:
+            return type(self).__name__
+        if data.task in ("binary", "multiclass", "regression"):
+            return task_reason(target_values(y))
+        return ""
 
     def final_model_description(self) -> str:
         """The final model in words: the ensemble and its members' weights, or the trial."""
         check_is_fitted(self, "final_")
         return self.final_.describe({r.number: r.model for r in self.trials_}, self.metric_)
-
-    def _plan(self, task: Task, registry: Registry, data: Dataset, seed: int) -> SearchPlan:
-        """Settle the context, models, strategy, splits, evaluator and limits of the search."""
-        ctx = task.context(data, seed=seed, n_threads=threads_per_trial(self.n_jobs),
-                           device=self.device)
-        specs = resolve_models(self.models, registry, ctx)
-        strategy = make_strategy(self.strategy, self.early_stopping, registry, specs, seed)
-        splits = task.splits(data, ctx, self.cv)
-        limits = Budget.resolve(self.time_budget, self.max_trials, self.trial_time_limit,
-                                refit_share=REFIT_MARGIN / len(splits))
-        if limits.trial_time_limit is not None:
-            # each fold's fit may use its share of the trial's limit, less a margin for
-            # predicting and scoring, so that epoch-trained models stop instead of dying
-            ctx = replace(ctx, time_limit=fit_time_limit(limits.trial_time_limit, len(splits)))
-        ensemble_size = self.ensemble_size if self.ensemble and task.ensembles(data.task) else 0
-        return SearchPlan(ctx, specs, strategy, splits, task.evaluator(ctx), limits,
-                          ensemble_size)
 
     def _run(self, plan: SearchPlan, data: Dataset, metric: Metric, store: TrialStore,
              progress: ProgressPrinter | None, started: float,
@@ -461,7 +399,7 @@ class AutoML(RecommenderMixin, GeneratorMixin, BaseEstimator):
         """One row per trial, best first, with score, status, timing, params and errors."""
         check_is_fitted(self, "final_")
         metric = get_registry().metric(self.metric_)
-        return add_ensemble_row(leaderboard(self.trials_, metric), self.final_, metric)
+        return with_final_model(leaderboard(self.trials_, metric), self.final_, metric)
 
     def __getstate__(self) -> dict[str, Any]:
         """State for pickling and saving; unregistered ``ModelSpec`` objects become names.
@@ -534,10 +472,3 @@ class AutoMLRegressor(AutoML):
 
     _FAMILY = "regression"
 
-
-def _tell(progress: ProgressPrinter | None, message: str) -> None:
-    """A remark for the user: on the progress stream, else as a logged warning."""
-    if progress is not None:
-        progress.note(message)
-    else:
-        logger.warning(message)

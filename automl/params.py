@@ -1,22 +1,28 @@
-"""``AutoML``'s arguments: their checks, run first in ``fit``, and what names resolve to.
+"""``AutoML``'s arguments: their checks, run first in ``fit``, and the search they settle.
 
 :func:`resolve_metric`, :func:`resolve_models` and :func:`make_strategy` turn
 the ``metric``, ``models`` and ``strategy`` arguments into registered objects,
-with errors that list what is known.
+with errors that list what is known; :func:`plan_search` settles everything a
+search needs before its first trial (a :class:`SearchPlan`).
 """
 
 from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
-from automl.engine import join_spaces
+from automl.engine import Budget, join_spaces
+from automl.engine.evaluation import Splits
+from automl.engine.workers import fit_time_limit, threads_per_trial
+from automl.final import REFIT_MARGIN
 from automl.metrics import Metric
 from automl.registry import Registry
 from automl.specs import Context, ModelSpec
+from automl.tasks import Evaluator, Task
 from search import Strategy, SuccessiveHalving
 
 
@@ -131,3 +137,66 @@ def make_strategy(strategy: Any, early_stopping: bool, registry: Registry,
     if early_stopping:
         return SuccessiveHalving(space, seed=seed, base=factory)
     return factory(space, seed=seed)
+
+
+@dataclass(frozen=True)
+class SearchPlan:
+    """What ``fit`` settles before the first trial runs.
+
+    Attributes
+    ----------
+    ctx : Context
+        What every spec's ``build`` gets, with each fold's fit limit.
+    specs : dict of str to ModelSpec
+        The models searched.
+    strategy : search.Strategy
+        Proposes their configurations.
+    splits : list of (ndarray, ndarray)
+        The task's resampling, shared by every trial.
+    evaluate : callable
+        How a trial is fitted and scored (the task's evaluator).
+    limits : Budget
+        Time budget, trial count and per-trial limit, defaults filled in.
+    ensemble_size : int
+        Steps of greedy selection; 0 when the task's trials do not ensemble
+        or ``ensemble=None``.
+    """
+
+    ctx: Context
+    specs: dict[str, ModelSpec]
+    strategy: Any
+    splits: Splits
+    evaluate: Evaluator
+    limits: Budget
+    ensemble_size: int
+
+
+def plan_search(model: Any, task: Task, registry: Registry, data: Any, seed: int) -> SearchPlan:
+    """Settle the context, models, strategy, splits, evaluator and limits of the search.
+
+    Parameters
+    ----------
+    model : AutoML
+        Its arguments (``models``, ``strategy``, ``cv``, budgets, ``n_jobs``...).
+    task : Task
+        The task searched.
+    registry : Registry
+        Where names resolve.
+    data : Dataset
+        The validated training data.
+    seed : int
+        The study's seed.
+    """
+    ctx = task.context(data, seed=seed, n_threads=threads_per_trial(model.n_jobs),
+                       device=model.device)
+    specs = resolve_models(model.models, registry, ctx)
+    strategy = make_strategy(model.strategy, model.early_stopping, registry, specs, seed)
+    splits = task.splits(data, ctx, model.cv)
+    limits = Budget.resolve(model.time_budget, model.max_trials, model.trial_time_limit,
+                            refit_share=REFIT_MARGIN / len(splits))
+    if limits.trial_time_limit is not None:
+        # each fold's fit may use its share of the trial's limit, less a margin for
+        # predicting and scoring, so that epoch-trained models stop instead of dying
+        ctx = replace(ctx, time_limit=fit_time_limit(limits.trial_time_limit, len(splits)))
+    ensemble_size = model.ensemble_size if model.ensemble and task.ensembles(data.task) else 0
+    return SearchPlan(ctx, specs, strategy, splits, task.evaluator(ctx), limits, ensemble_size)

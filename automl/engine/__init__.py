@@ -20,15 +20,15 @@ from automl.engine.model_search import (
     MODEL_KEY,
     Budget,
     ModelSearch,
-    add_ensemble_row,
     join_spaces,
     joint_config,
     leaderboard,
     portfolio,
+    with_final_model,
 )
 from automl.engine.records import TrialRecord
 from search._loop import TELL_LAG
 
 __all__ = ["DEFAULT_TIME_BUDGET", "FAILURES_BEFORE_GIVING_UP", "MODEL_KEY", "TELL_LAG",
-           "Budget", "ModelSearch", "TrialRecord", "add_ensemble_row", "join_spaces",
+           "Budget", "ModelSearch", "TrialRecord", "with_final_model", "join_spaces",
            "joint_config", "leaderboard", "portfolio"]

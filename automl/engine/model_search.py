@@ -201,6 +201,7 @@ class ModelSearch:
         self.reserve = reserve or (lambda records: 0.0)
         self.on_trial = on_trial
         self.records: list[TrialRecord] = list(loaded)
+        self.interrupted = False  # set by run() when Ctrl-C stopped it
         self.started = time.monotonic()
         for config in portfolio(self.specs):
             self.strategy.enqueue(config)
@@ -236,7 +237,6 @@ class ModelSearch:
         running are left to the caller's ``pool.close()``, and
         :attr:`interrupted` is set.
         """
-        self.interrupted = False
         try:
             self._loop.run()
         except KeyboardInterrupt:
@@ -331,7 +331,7 @@ def leaderboard(records: Sequence[TrialRecord], metric: Metric) -> pd.DataFrame:
     return table.reset_index(drop=True)
 
 
-def add_ensemble_row(board: pd.DataFrame, final: Any, metric: Metric) -> pd.DataFrame:
+def with_final_model(board: pd.DataFrame, final: Any, metric: Metric) -> pd.DataFrame:
     """Put the final model on the leaderboard as a person reads it.
 
     Each trial gets its ``weight`` in the final model (blank when it is not a

@@ -10,11 +10,15 @@ from the ensemble, an interrupted search) come as one readable line each.
 
 from __future__ import annotations
 
+import logging
 import math
 import time
+from collections.abc import Sized
 from typing import Any, TextIO
 
 from automl.metrics import Metric
+
+logger = logging.getLogger("automl")
 
 BAR_WIDTH = 20
 LINE_WIDTH = 110
@@ -119,3 +123,36 @@ def _is_terminal(stream: TextIO) -> bool:
         return stream.isatty()
     except (AttributeError, ValueError):
         return False
+
+
+def search_line(models: Sized, limits: Any, data: Any, metric_name: str, reason: str) -> str:
+    """What a search is about to do, and why its task is what it is, in one line.
+
+    Parameters
+    ----------
+    models : collection of str
+        The model families searched.
+    limits : Budget
+        The search's time budget and trial count.
+    data : Dataset
+        The training data (rows, modality, task).
+    metric_name : str
+        The metric searched.
+    reason : str
+        Why the task is what it is; empty to say nothing.
+    """
+    budget = [f"{limits.time_budget:g} s"] if math.isfinite(limits.time_budget) else []
+    budget += [f"{limits.max_trials} trials"] if limits.max_trials else []
+    families = "family" if len(models) == 1 else "families"
+    return (f"searching {len(models)} model {families} ({', '.join(models)}) for "
+            f"{' or '.join(budget) or 'no limit'} on {len(data.X):,} rows of "
+            f"{data.schema.modality} data, {data.task}{f' ({reason})' if reason else ''}, "
+            f"metric {metric_name}")
+
+
+def tell(progress: ProgressPrinter | None, message: str) -> None:
+    """A remark for the user: on the progress stream, else as a logged warning."""
+    if progress is not None:
+        progress.note(message)
+    else:
+        logger.warning(message)

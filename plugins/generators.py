@@ -30,7 +30,6 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
-import automl
 from automl.specs import Context, ModelSpec
 from automl.tasks.generation import (
     canonical_frame,
@@ -39,6 +38,7 @@ from automl.tasks.generation import (
     generation_columns,
     numeric_facts,
 )
+from plugins._hooks import register_hook
 from search import Float, Space
 
 __all__ = [
@@ -303,15 +303,4 @@ def model_specs() -> list[ModelSpec]:
     ]
 
 
-@automl.hookimpl
-def automl_register_models(register: Any) -> None:
-    """Register the baseline generator.
-
-    Parameters
-    ----------
-    register : callable
-        ``register(ModelSpec)``, supplied by the host.
-
-    """
-    for spec in model_specs():
-        register(spec)
+automl_register_models = register_hook(model_specs, "baseline generator")

@@ -24,9 +24,9 @@ from typing import Any
 
 from sklearn.preprocessing import StandardScaler
 
-import automl
 from automl.specs import Context, ModelSpec
 from plugins import sklearn_models
+from plugins._hooks import register_hook
 from plugins._tabular_adapter import adapt_tabular_spec
 
 __all__ = ["MAX_PIXELS", "accepts_small_images", "automl_register_models", "model_specs"]
@@ -96,15 +96,4 @@ def model_specs() -> list[ModelSpec]:
     return specs
 
 
-@automl.hookimpl
-def automl_register_models(register: Any) -> None:
-    """Register the pixel model specs.
-
-    Parameters
-    ----------
-    register : callable
-        ``register(ModelSpec)``, supplied by the host.
-
-    """
-    for spec in model_specs():
-        register(spec)
+automl_register_models = register_hook(model_specs, "pixel model specs")

@@ -43,9 +43,9 @@ from typing import Any
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-import automl
 from automl.specs import Context, ModelSpec
 from automl.threads import suggested_threads
+from plugins._hooks import register_hook
 from search import Categorical, Float, Int, Space
 
 from ._recsys_base import BaseRecommender, interaction_facts, sigmoid
@@ -442,15 +442,4 @@ def model_specs() -> list[ModelSpec]:
     ]
 
 
-@automl.hookimpl
-def automl_register_models(register: Any) -> None:
-    """Register the recommendation baselines.
-
-    Parameters
-    ----------
-    register : callable
-        ``register(ModelSpec)``, supplied by the host.
-
-    """
-    for spec in model_specs():
-        register(spec)
+automl_register_models = register_hook(model_specs, "recommendation baselines")

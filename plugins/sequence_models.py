@@ -32,9 +32,9 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
-import automl
 from automl.specs import Context, ModelSpec
 from plugins import sklearn_models
+from plugins._hooks import register_hook
 from plugins._tabular_adapter import adapt_tabular_spec
 
 __all__ = [
@@ -255,15 +255,4 @@ def model_specs() -> list[ModelSpec]:
     ) for source, (name, prep) in _ADAPTED.items()]
 
 
-@automl.hookimpl
-def automl_register_models(register: Any) -> None:
-    """Register the sequence model specs.
-
-    Parameters
-    ----------
-    register : callable
-        ``register(ModelSpec)``, supplied by the host.
-
-    """
-    for spec in model_specs():
-        register(spec)
+automl_register_models = register_hook(model_specs, "sequence model specs")

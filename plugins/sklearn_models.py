@@ -40,7 +40,6 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
-import automl
 from automl.preprocessing import (
     ThreadLimited,
     native_categorical_features,
@@ -48,6 +47,7 @@ from automl.preprocessing import (
     tabular_preprocessor,
 )
 from automl.specs import Context, Fidelity, ModelSpec
+from plugins._hooks import register_hook
 from search import Categorical, Float, Int, Space
 
 FOREST_TREES = 100
@@ -464,15 +464,4 @@ def model_specs() -> list[ModelSpec]:
     ]
 
 
-@automl.hookimpl
-def automl_register_models(register: Any) -> None:
-    """Register the scikit-learn model families.
-
-    Parameters
-    ----------
-    register : callable
-        ``register(ModelSpec)``, supplied by the host.
-
-    """
-    for spec in model_specs():
-        register(spec)
+automl_register_models = register_hook(model_specs, "scikit-learn model families")

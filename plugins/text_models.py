@@ -34,9 +34,9 @@ from typing import Any
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import FeatureUnion, Pipeline
 
-import automl
 from automl.preprocessing import ThreadLimited
 from automl.specs import Context, ModelSpec
+from plugins._hooks import register_hook
 from search import Categorical, Float, Int, Space
 
 __all__ = [
@@ -193,15 +193,4 @@ def model_specs() -> list[ModelSpec]:
     )]
 
 
-@automl.hookimpl
-def automl_register_models(register: Any) -> None:
-    """Register the text model specs.
-
-    Parameters
-    ----------
-    register : callable
-        ``register(ModelSpec)``, supplied by the host.
-
-    """
-    for spec in model_specs():
-        register(spec)
+automl_register_models = register_hook(model_specs, "text model specs")

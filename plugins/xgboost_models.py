@@ -30,9 +30,9 @@ import numpy as np
 from sklearn.pipeline import Pipeline
 from xgboost import XGBClassifier, XGBRegressor
 
-import automl
 from automl.preprocessing import CategoricalDtypeEncoder, ThreadLimited, suggested_threads
 from automl.specs import Context, Fidelity, ModelSpec
+from plugins._hooks import register_hook
 from search import Float, Int, Space
 
 XGB_MAX_TREES = 1000
@@ -207,15 +207,4 @@ def model_specs() -> list[ModelSpec]:
     ]
 
 
-@automl.hookimpl
-def automl_register_models(register: Any) -> None:
-    """Register the XGBoost model family.
-
-    Parameters
-    ----------
-    register : callable
-        ``register(ModelSpec)``, supplied by the host.
-
-    """
-    for spec in model_specs():
-        register(spec)
+automl_register_models = register_hook(model_specs, "XGBoost model family")

@@ -236,6 +236,18 @@ def _neg_log_posterior(
     return float(nll), grad
 
 
+def _starting_points(dims: int, prior: tuple[float, float], n_candidates: int,
+                     rng: np.random.Generator) -> np.ndarray:
+    """The prior median and ``n_candidates`` draws from the priors, shape ``(n + 1, D + 3)``."""
+    starts = np.empty((n_candidates + 1, dims + 3))
+    starts[0] = np.concatenate([np.full(dims, prior[0]), [0.0, _NOISE_PRIOR[0], 0.0]])
+    starts[1:, :dims] = rng.normal(prior[0], prior[1], (n_candidates, dims))
+    starts[1:, dims] = rng.normal(*_OUTPUT_PRIOR, n_candidates)
+    starts[1:, dims + 1] = rng.normal(*_NOISE_PRIOR, n_candidates)
+    starts[1:, dims + 2] = 0.0
+    return starts
+
+
 def fit_gp(
     X: np.ndarray,
     y: np.ndarray,
@@ -288,13 +300,7 @@ def fit_gp(
     )
     lower = np.array([b[0] for b in bounds])
     upper = np.array([b[1] for b in bounds])
-    starts = np.empty((n_candidates + 1, dims + 3))
-    starts[0] = np.concatenate([np.full(dims, prior[0]), [0.0, _NOISE_PRIOR[0], 0.0]])
-    starts[1:, :dims] = rng.normal(prior[0], prior[1], (n_candidates, dims))
-    starts[1:, dims] = rng.normal(*_OUTPUT_PRIOR, n_candidates)
-    starts[1:, dims + 1] = rng.normal(*_NOISE_PRIOR, n_candidates)
-    starts[1:, dims + 2] = 0.0
-    starts = np.clip(starts, lower, upper)
+    starts = np.clip(_starting_points(dims, prior, n_candidates, rng), lower, upper)
     values = [_neg_log_posterior(s, dsq, y, prior)[0] for s in starts]
     best_theta, best_value = starts[0], math.inf
     for i in np.argsort(values, kind="stable")[:n_runs]:

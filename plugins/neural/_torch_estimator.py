@@ -10,19 +10,18 @@ estimators from their plain state); it also records what training did
 and :class:`TorchRegressorMixin` add the target encoding and the
 ``predict``/``predict_proba`` of each task on top of a network's raw outputs.
 :func:`store_params` and :func:`as_target` serve the estimators,
-:func:`context_kwargs` and :func:`register_hook` the spec modules of every
-family. Importing this module does not import torch.
+:func:`context_kwargs` the spec modules of every family. Importing this
+module does not import torch.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 
-import automl
 from automl.preprocessing import suggested_threads
 
 from ._training import MIN_BATCH_ROWS
@@ -34,7 +33,6 @@ __all__ = [
     "TorchRegressorMixin",
     "as_target",
     "context_kwargs",
-    "register_hook",
     "store_params",
 ]
 
@@ -109,38 +107,6 @@ def as_target(y: Any, n_rows: int, unit: str = "row of X") -> np.ndarray:
     if n_rows < 2:
         raise ValueError("need at least 2 rows to fit")
     return y
-
-
-def register_hook(model_specs: Callable[[], Sequence[Any]],
-                  family: str) -> Callable[[Any], None]:
-    """The ``automl_register_models`` hook of a spec module.
-
-    Parameters
-    ----------
-    model_specs : callable
-        ``model_specs()`` returning the module's ``ModelSpec`` objects.
-    family : str
-        Words naming the family, for the hook's docstring.
-
-    Returns
-    -------
-    callable
-        ``automl_register_models(register)``, marked as an ``automl`` hook;
-        assign it to that name at module level.
-
-    """
-
-    @automl.hookimpl
-    def automl_register_models(register: Any) -> None:
-        for spec in model_specs():
-            register(spec)
-
-    automl_register_models.__doc__ = (
-        f"Register the {family}.\n\n"
-        "Parameters\n----------\nregister : callable\n"
-        "    ``register(ModelSpec)``, supplied by the host.\n"
-    )
-    return automl_register_models
 
 
 class TorchEstimator(BaseEstimator):

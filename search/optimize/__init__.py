@@ -32,6 +32,14 @@ With one worker every trial knows all the trials before it; a seeded search
 with ``n_trials`` gives the same trials on every run with the same
 ``n_jobs``.
 
+**Budgets.** ``n_trials`` counts the trials of this call; ``timeout`` stops
+new trials from starting after that many seconds and waits for the running
+ones. With neither, the search runs until the strategy has nothing left to
+propose (a finished grid). With ``timeout`` alone the strategy's
+:attr:`~search.Strategy.cost_budget` is set to the workers' seconds (unless
+set), so the Bayesian search may prefer cheap trials early; proposals then
+depend on measured durations and do not repeat exactly.
+
 **Storage and resume.** With ``storage=path`` every finished trial is
 written, in its own transaction, to a SQLite file (WAL mode) under the study
 name. Calling ``optimize`` again with the same storage and study resumes:
@@ -50,6 +58,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -206,33 +215,21 @@ def optimize(
     Parameters
     ----------
     objective : callable
-        ``objective(config) -> float`` or, taking a second positional
-        argument, ``objective(config, fidelity) -> float`` (see
-        :mod:`search.optimize`). A sequence of floats gives several
-        objectives. With ``n_jobs != 1`` it must be picklable by cloudpickle
-        (lambdas and closures are).
+        ``objective(config)`` or ``objective(config, fidelity)``, returning a
+        float or a sequence of floats (see :mod:`search.optimize`); picklable
+        by cloudpickle when ``n_jobs != 1`` (lambdas and closures are).
     space : Space
         The search space.
     strategy : str, Strategy or callable, default "bayesian"
-        A name of :data:`STRATEGIES` (``"random"``, ``"grid"``,
-        ``"bayesian"``, ``"genetic"``, ``"sh"``, ``"hyperband"``), a fresh
-        strategy on ``space`` (its own seed is used), or a factory
-        ``strategy(space, seed=...) -> Strategy``.
+        A name of :data:`STRATEGIES`, a fresh strategy on ``space`` (its own
+        seed is used), or a factory ``strategy(space, seed=...) -> Strategy``.
     n_trials : int or None, default None
-        Trials to run in this call (resumed trials do not count).
+        Trials to run in this call (stored ones do not count).
     timeout : float or None, default None
         Seconds after which no new trial starts; running trials are waited
-        for (there is no per-trial limit). With neither ``n_trials`` nor
-        ``timeout``, the search runs until the strategy has nothing left to
-        propose (a grid is done), which for most strategies is never.
-        With ``timeout`` alone, the strategy's
-        :attr:`~search.Strategy.cost_budget` is set to the workers' seconds
-        (unless already set), so the Bayesian search may prefer cheaper
-        trials while much of the budget is left; proposals then depend on
-        measured durations and do not repeat exactly.
+        for (see *Budgets* in :mod:`search.optimize`).
     n_jobs : int, default 1
-        Trials run at once; above 1 (or -1 for every core), in loky worker
-        processes.
+        Trials run at once; above 1 (-1: every core), in loky worker processes.
     storage : str, path or None, default None
         SQLite file to record every finished trial to, and to resume from.
     study : str, default "default"
@@ -243,7 +240,7 @@ def optimize(
         Whether to minimise or maximise; one per objective, or one for all.
     catch : exception class or tuple of them, default (Exception,)
         Exceptions of the objective recorded as failed trials; others
-        propagate (trials finished so far stay stored).
+        propagate (finished trials stay stored).
 
     Returns
     -------
@@ -253,19 +250,17 @@ def optimize(
     Raises
     ------
     ValueError
-        On an empty space, bad arguments, an unknown strategy name, or a
-        storage study that was made with other directions or does not fit
-        the space.
+        On an empty space, bad arguments, an unknown strategy, or a stored
+        study made with other directions or another space.
     TypeError
-        If ``objective`` is not callable, or takes one argument while the
-        strategy sets fidelities.
+        If ``objective`` is not callable, or takes no fidelity while the
+        strategy sets them.
 
     Examples
     --------
     >>> from search import Float, Space
-    >>> space = Space([Float("x", -2.0, 2.0)])
-    >>> result = optimize(lambda c: (c["x"] - 1) ** 2, space, strategy="random",
-    ...                   n_trials=40, seed=0)
+    >>> result = optimize(lambda c: (c["x"] - 1) ** 2, Space([Float("x", -2.0, 2.0)]),
+    ...                   strategy="random", n_trials=40, seed=0)
     >>> abs(result.best_config["x"] - 1) < 0.2
     True
 
@@ -273,19 +268,13 @@ def optimize(
     n_trials, timeout, directions, catch = _check_arguments(
         objective, space, n_trials, timeout, direction, catch, study, n_jobs
     )
-    store = TrialStore(storage, study) if storage is not None else None
-    try:
+    with TrialStore(storage, study) if storage is not None else nullcontext() as store:
         stored, seed = _resume(store, directions, seed)
         search = _start(store, strategy, space, seed, directions, stored)
         records = run_trials(objective, search, directions, catch, store, stored, n_trials,
                              timeout, n_jobs)
-    finally:
-        if store is not None:
-            store.close()
-    trials = sorted(
-        [(s.trial, s.observation, s.error) for s in stored + records],
-        key=lambda item: item[0].number,
-    )
+    trials = sorted([(s.trial, s.observation, s.error) for s in stored + records],
+                    key=lambda item: item[0].number)
     return _result(trials, directions, study, search)
 
 

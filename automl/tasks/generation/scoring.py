@@ -365,9 +365,8 @@ def evaluate_generator(
     max_rows : int, default=C2ST_MAX_ROWS
         Most rows the C2ST classifier sees.
     time_limit : float, optional
-        Seconds for the whole evaluation. A generator with a ``time_limit``
-        parameter gets 80% of it for training (it stops early, between
-        batches).
+        Seconds for the whole evaluation; a generator with a ``time_limit``
+        parameter gets 80% of it for training (stopping between batches).
     n_threads : int, default=1
         OpenMP threads of the scoring classifiers.
 
@@ -378,8 +377,7 @@ def evaluate_generator(
         better; 0.5 is ideal).
     details : dict
         ``c2st_auc``, ``tstr`` (when ``target`` is given), ``n_train``,
-        ``n_holdout``, ``fit_seconds``, ``sample_seconds``,
-        ``score_seconds``.
+        ``n_holdout``, ``fit_seconds``, ``sample_seconds``, ``score_seconds``.
 
     Raises
     ------

@@ -52,7 +52,8 @@ from typing import Any
 from automl.specs import Context, Fidelity, ModelSpec
 from search import Categorical, Float, Int, Space
 
-from .._torch_estimator import context_kwargs, register_hook
+from ..._hooks import register_hook
+from .._torch_estimator import context_kwargs
 from .._training import MIN_BATCH_ROWS as MIN_BATCH_ROWS
 from .._training import l1_space, optimizer_space, training_kwargs
 from .estimators import CNN_MAX_EPOCHS, ImageCNNClassifier, ImageCNNRegressor, _ImageCNN

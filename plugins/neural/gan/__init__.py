@@ -39,7 +39,8 @@ from typing import Any
 from automl.specs import Context, Fidelity, ModelSpec
 from search import Categorical, Float, Int, Space
 
-from .._torch_estimator import context_kwargs, register_hook
+from ..._hooks import register_hook
+from .._torch_estimator import context_kwargs
 from .._training import fidelity_epochs
 from .estimator import GAN_MAX_EPOCHS, TabularGAN
 from .estimator import MAX_CONDITION_ROUNDS as MAX_CONDITION_ROUNDS

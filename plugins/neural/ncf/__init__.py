@@ -49,7 +49,7 @@ from automl.specs import Context, Fidelity, ModelSpec
 from plugins._recsys_base import interaction_facts
 from search import Categorical, Float, Int, Space
 
-from .._torch_estimator import register_hook
+from ..._hooks import register_hook
 from .._training import optimizer_space, training_kwargs
 from .estimators import NCF_MAX_EPOCHS, NCF_PATIENCE, HybridMF, NeuMF
 

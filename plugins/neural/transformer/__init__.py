@@ -40,7 +40,7 @@ from typing import Any
 from automl.specs import Context, Fidelity, ModelSpec
 from search import Categorical, Int, Space
 
-from .._torch_estimator import register_hook
+from ..._hooks import register_hook
 from ..sequence.base import SEQUENCE_MAX_EPOCHS
 from ..sequence.specs import shared_kwargs, shared_parameters
 from .estimators import (

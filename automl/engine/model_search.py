@@ -4,7 +4,10 @@ The engine joins the eligible model specs into one conditional space whose root
 is the categorical ``model``, queues each spec's known-good defaults first (a
 portfolio, round-robin over models), then lets the strategy propose. Budgets
 are a global time limit, a trial count and a per-trial limit. A failing trial
-is recorded with its error and the search goes on.
+is recorded with its error and the search goes on. A proposal that repeats a
+configuration already fitted (same model, parameters and fidelity) is answered
+from that trial, not fitted again; it is kept nowhere, so the leaderboard lists
+each configuration once.
 
 The loop is :mod:`search._loop`'s, shared with :func:`search.optimize`.
 Reproducibility whatever the parallelism: the strategy is told results in
@@ -35,6 +38,7 @@ from automl.metrics import Metric
 from automl.specs import ModelSpec
 from search import Observation, Space, Strategy, Trial
 from search._loop import AskTellLoop
+from search.space import config_key
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +48,10 @@ MODEL_KEY = "model"
 FAILURES_BEFORE_GIVING_UP = 50
 """A search whose first this-many trials all failed stops (fit then reports their
 errors) instead of failing for the rest of its budget."""
+
+REPEATS_BEFORE_GIVING_UP = 50
+"""A search whose last this-many proposals all repeated finished trials stops: the
+strategy has, in effect, nothing new to propose."""
 
 
 
@@ -202,12 +210,16 @@ class ModelSearch:
         self.on_trial = on_trial
         self.records: list[TrialRecord] = list(loaded)
         self.interrupted = False  # set by run() when Ctrl-C stopped it
+        self.repeats = 0  # proposals answered from an earlier trial of their configuration
+        self._repeats_in_a_row = 0
+        self._finished = {_trial_key(r.model, r.params, r.fidelity): r
+                          for r in self.records if r.status == "ok"}
         self.started = time.monotonic()
         for config in portfolio(self.specs):
             self.strategy.enqueue(config)
         limit = budget.max_trials
         self._loop = AskTellLoop(
-            strategy, _JobPool(pool, self._job), self._record,
+            strategy, _JobPool(pool, self._job, self._earlier), self._record,
             max_trials=None if limit is None else max(0, limit - len(self.records)),
             deadline=self.started + budget.time_budget, stop=self._should_stop,
         )
@@ -251,11 +263,31 @@ class ModelSearch:
             limit = min(limit, self.budget.trial_time_limit)
         return TrialJob(trial.number, model, dict(params), max(limit, 0.0), trial.fidelity)
 
+    def _earlier(self, trial: Trial) -> TrialRecord | None:
+        """The finished, successful trial of the same configuration and fidelity, if any."""
+        model, params = Space.branch(trial.config, MODEL_KEY)
+        return self._finished.get(_trial_key(model, params, trial.fidelity))
+
     def _record(self, trial: Trial, record: TrialRecord) -> Observation:
-        """Keep a finished trial (the store may renumber it); what the strategy is told."""
+        """Keep a finished trial (the store may renumber it); what the strategy is told.
+
+        A proposal answered from an earlier trial of its configuration (see
+        :class:`_JobPool`) is told that trial's result and kept nowhere: the
+        leaderboard lists each configuration once.
+        """
+        if record is self._earlier(trial):
+            self.repeats += 1
+            self._repeats_in_a_row += 1
+            logger.debug("trial %d repeats trial %d; not fitted again", trial.number,
+                         record.number)
+            return observation(record, self.metric)
+        self._repeats_in_a_row = 0
         if self.store is not None:
             record = self.store.add(record)
         self.records.append(record)
+        if record.status == "ok":
+            self._finished.setdefault(_trial_key(record.model, record.params,
+                                                 record.fidelity), record)
         if self.on_trial is not None:
             self.on_trial(record, self)
         return observation(record, self.metric)
@@ -265,6 +297,10 @@ class ModelSearch:
         if self._failing_throughout():
             logger.warning("the first %d trials all failed; stopping the search",
                            len(self.records))
+            return True
+        if self._repeats_in_a_row >= REPEATS_BEFORE_GIVING_UP:
+            logger.info("the last %d proposals repeated finished trials; stopping the search",
+                        self._repeats_in_a_row)
             return True
         remaining = self.deadline - time.monotonic()  # with the final model's reserve
         if remaining <= 0:
@@ -281,23 +317,41 @@ class ModelSearch:
 
 
 
-class _JobPool:
-    """The engine's worker pool as the loop sees it: trials in, ``(number, record)`` out."""
+def _trial_key(model: str, params: Mapping[str, Any], fidelity: float | None) -> tuple:
+    """What makes two trials the same fit: the model, its parameters and the fidelity."""
+    return model, config_key(params), fidelity
 
-    def __init__(self, pool: Pool, job: Callable[[Trial], TrialJob]) -> None:
-        self._pool, self._job = pool, job
+
+class _JobPool:
+    """The engine's worker pool as the loop sees it: trials in, ``(number, record)`` out.
+
+    A trial whose configuration already finished (``earlier(trial)`` gives
+    its record) is not submitted: the next :meth:`collect` hands back that
+    earlier record under the new trial's number.
+    """
+
+    def __init__(self, pool: Pool, job: Callable[[Trial], TrialJob],
+                 earlier: Callable[[Trial], TrialRecord | None]) -> None:
+        self._pool, self._job, self._earlier = pool, job, earlier
+        self._answered: list[tuple[int, TrialRecord]] = []
         self.slots = pool.slots
 
     @property
     def running(self) -> int:
-        return self._pool.running
+        return self._pool.running + len(self._answered)
 
     def submit(self, trial: Trial) -> None:
-        self._pool.submit(self._job(trial))
+        earlier = self._earlier(trial)
+        if earlier is not None:
+            self._answered.append((trial.number, earlier))
+        else:
+            self._pool.submit(self._job(trial))
 
     def collect(self) -> list[tuple[int, TrialRecord]]:
+        answered, self._answered = self._answered, []
         # the number the trial was asked under (a store may renumber the record later)
-        return [(record.number, record) for record in self._pool.collect(timeout=0.05)]
+        finished = self._pool.collect(timeout=0.0 if answered else 0.05)
+        return answered + [(record.number, record) for record in finished]
 
 
 def leaderboard(records: Sequence[TrialRecord], metric: Metric) -> pd.DataFrame:

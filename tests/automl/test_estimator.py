@@ -290,3 +290,26 @@ def test_budget_defaults_follow_the_settings_given():
     assert trials_only.time_budget == math.inf and trials_only.trial_time_limit is None
     assert Budget.resolve(30, 5, None).trial_time_limit == 10.0
     assert Budget.resolve(None, 5, 4.0).trial_time_limit == 4.0  # an explicit limit is kept
+
+
+def test_a_configuration_is_fitted_once_however_often_it_is_proposed():
+    from sklearn.linear_model import LogisticRegression
+
+    from automl.specs import ModelSpec
+    from search import Categorical, Space
+
+    fitted = []
+
+    def build(config, ctx):
+        fitted.append(config["C"])
+        return LogisticRegression(C=config["C"], max_iter=500)
+
+    spec = ModelSpec(name="three_settings", tasks={"classification"}, modalities={"tabular"},
+                     space=Space([Categorical("C", [0.1, 1.0, 10.0])]), build=build)
+    X, y = load_breast_cancer(return_X_y=True)
+    model = AutoML(max_trials=12, random_state=0, models=[spec], strategy="random",
+                   backend="inprocess", ensemble_size=0, cv="holdout").fit(X, y)
+    board = model.leaderboard()
+    assert sorted(p["C"] for p in board["params"]) == [0.1, 1.0, 10.0]  # each listed once
+    search_fits = fitted[:-1]  # the final refit of the winner comes last
+    assert sorted(search_fits) == [0.1, 1.0, 10.0]

@@ -42,10 +42,9 @@ class AutoML(RecommenderMixin, GeneratorMixin, BaseEstimator):
         Stop after this many trials. A proposal that repeats a configuration
         already fitted counts, but is answered from that trial's result: it
         is neither fitted again nor listed twice on the leaderboard. With
-        ``random_state`` fixed and no time
-        limit (``time_budget`` left None), the leaderboard is reproducible:
-        a time limit can stop a network's training at an epoch that depends
-        on the machine's load.
+        ``random_state`` fixed and no time limit (``time_budget`` left None),
+        the leaderboard is reproducible: a time limit can stop a network's
+        training at an epoch that depends on the machine's load.
     task : str, optional
         ``"binary"``, ``"multiclass"``, ``"classification"``, ``"regression"``,
         ``"recommendation"`` or ``"generation"`` (a key of

@@ -54,7 +54,6 @@ REPEATS_BEFORE_GIVING_UP = 50
 strategy has, in effect, nothing new to propose."""
 
 
-
 def join_spaces(specs: Mapping[str, ModelSpec]) -> Space:
     """One conditional space over model choice and every model's hyperparameters."""
     return Space.conditional(MODEL_KEY, {name: spec.space for name, spec in specs.items()})
@@ -210,7 +209,6 @@ class ModelSearch:
         self.on_trial = on_trial
         self.records: list[TrialRecord] = list(loaded)
         self.interrupted = False  # set by run() when Ctrl-C stopped it
-        self.repeats = 0  # proposals answered from an earlier trial of their configuration
         self._repeats_in_a_row = 0
         self._finished = {_trial_key(r.model, r.params, r.fidelity): r
                           for r in self.records if r.status == "ok"}
@@ -276,7 +274,6 @@ class ModelSearch:
         leaderboard lists each configuration once.
         """
         if record is self._earlier(trial):
-            self.repeats += 1
             self._repeats_in_a_row += 1
             logger.debug("trial %d repeats trial %d; not fitted again", trial.number,
                          record.number)
@@ -314,7 +311,6 @@ class ModelSearch:
         """Whether every trial so far failed, and enough ran to call it a pattern."""
         return len(self.records) >= FAILURES_BEFORE_GIVING_UP and all(
             r.status == "failed" for r in self.records)
-
 
 
 def _trial_key(model: str, params: Mapping[str, Any], fidelity: float | None) -> tuple:

@@ -18,12 +18,15 @@ task, metric and the SHA-256 of the model file). Loading
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import importlib.abc
 import io
 import json
+import sys
 import warnings
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -132,12 +135,14 @@ def refused_types(found: Iterable[str], trusted: Iterable[str] = (),
     list of str
         The refused names, sorted; empty when the file may be loaded.
     """
-    allowed = family_types() if allowed is None else frozenset(allowed)
     trusted = set(trusted)
-    accepted = TRUSTED_TYPES | allowed | trusted | {MOVED_TYPES[t] for t in trusted
-                                                    if t in MOVED_TYPES}
-    return sorted(t for t in found if t not in accepted and (
+    accepted = TRUSTED_TYPES | trusted | {MOVED_TYPES[t] for t in trusted if t in MOVED_TYPES}
+    refused = sorted(t for t in found if t not in accepted and (
         t in TRUSTED_ONLY_BY_NAME or not t.startswith(TRUSTED_PREFIXES)))
+    if not refused:  # the registry (every plugin) is loaded only when it has a say
+        return refused
+    allowed = family_types() if allowed is None else frozenset(allowed)
+    return [t for t in refused if t not in allowed]
 
 
 def _origin(type_name: str) -> str:
@@ -197,6 +202,47 @@ def _rename_types(node: Any) -> bool:
     return changed
 
 
+class _TorchRefused(importlib.abc.MetaPathFinder):
+    """An import finder that makes ``import torch`` fail (see :func:`_torch_kept_out`)."""
+
+    def find_spec(self, name: str, path: Any, target: Any = None) -> None:  # noqa: ARG002
+        """Refuse torch and its submodules; leave every other import to the next finder."""
+        if name == "torch" or name.startswith("torch."):
+            raise ModuleNotFoundError("torch is kept out while skops.io is imported")
+
+
+@contextlib.contextmanager
+def _torch_kept_out() -> Iterator[None]:
+    """Within the block, ``import torch`` fails unless torch is loaded already.
+
+    Importing ``skops.io`` lists scikit-learn's estimators by walking its packages,
+    and the walk imports ``sklearn.externals.array_api_compat.torch``, which imports
+    torch: two of the five seconds ``automl predict`` took for a model without a
+    network. No estimator lives there, and the walk skips a package that fails to
+    import, so skops trusts the same types either way; a model with network
+    members imports torch when it is read, after the block.
+    """
+    if "torch" in sys.modules:
+        yield
+        return
+    finder = _TorchRefused()
+    sys.meta_path.insert(0, finder)
+    try:
+        yield
+    finally:
+        sys.meta_path.remove(finder)
+
+
+def _skops_io() -> Any:
+    """``skops.io``, imported without pulling in torch (see :func:`_torch_kept_out`)."""
+    import sklearn.utils  # noqa: F401 - scipy, below it, looks for torch as it loads
+
+    with _torch_kept_out():
+        import skops.io
+
+    return skops.io
+
+
 def _versions() -> dict[str, str]:
     import sklearn
     import xgboost
@@ -217,8 +263,9 @@ def _sha256(path: Path) -> str:
 
 def save(model: Any, path: str | Path) -> Path:
     """Write a fitted ``AutoML`` to the directory ``path`` (created if needed)."""
-    import skops.io as sio
     from sklearn.utils.validation import check_is_fitted
+
+    sio = _skops_io()
 
     check_is_fitted(model, "final_")
     directory = Path(path)
@@ -257,8 +304,6 @@ def load(path: str | Path, trusted: Iterable[str] = ()) -> Any:
     ValueError
         When the file was altered, or holds types that are not trusted.
     """
-    import skops.io as sio
-
     directory = Path(path)
     model_path, meta_path = directory / MODEL_FILE, directory / METADATA_FILE
     if not model_path.exists() or not meta_path.exists():
@@ -266,6 +311,7 @@ def load(path: str | Path, trusted: Iterable[str] = ()) -> Any:
             f"{directory} is not a saved model (expected {MODEL_FILE} and {METADATA_FILE}); "
             "create one with `automl fit ... --output DIR` or model.save(DIR)"
         )
+    sio = _skops_io()
     metadata = json.loads(meta_path.read_text())
     if _sha256(model_path) != metadata.get("sha256"):
         raise ValueError(f"{model_path} does not match the hash in {meta_path}: the file was "

@@ -56,6 +56,21 @@ def test_a_knn_model_saved_by_the_cli_predicts_and_shows_its_leaderboard(tmp_pat
     assert "knn" in board.stdout
 
 
+def test_reading_a_model_without_networks_does_not_import_torch(tmp_path):
+    """`automl predict` imports what the model needs: skops' import would pull in torch."""
+    X, y = low_dimensional_table()
+    model = AutoML(models=["random_forest"], max_trials=1, random_state=0).fit(X, y)
+    model.save(tmp_path / "model")
+    X.head(5).to_csv(tmp_path / "rows.csv", index=False)
+    script = ("import sys; from automl.persistence import load; "
+              "import pandas as pd; m = load(sys.argv[1]); "
+              "print(len(m.predict(pd.read_csv(sys.argv[2]))), 'torch' in sys.modules)")
+    run = subprocess.run([sys.executable, "-c", script, tmp_path / "model", tmp_path / "rows.csv"],
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split() == ["5", "False"]
+
+
 @pytest.mark.parametrize("task", ["binary", "regression"])
 def test_an_ensemble_of_the_tabular_families_reloads_and_predicts_the_same(tmp_path, task):
     X, y = low_dimensional_table(seed=1)

@@ -37,7 +37,9 @@ class AutoML(RecommenderMixin, GeneratorMixin, BaseEstimator):
     ----------
     time_budget : float, optional
         Seconds for the whole ``fit``, the final refit included. When None:
-        60 s, or no time limit at all when ``max_trials`` is set.
+        60 s, or no time limit at all when ``max_trials`` is set. As in
+        scikit-learn, parameters are checked when ``fit`` starts, before any
+        trial: ``time_budget="60"`` raises a ``ValueError`` there.
     max_trials : int, optional
         Stop after this many trials. A proposal that repeats a configuration
         already fitted counts, but is answered from that trial's result: it

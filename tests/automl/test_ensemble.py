@@ -153,7 +153,7 @@ def test_combine_requires_every_member():
     ens = Ensemble(members=[1, 2], weights=[0.25, 0.75], score=0.0, path=[0.0])
     out = ens.combine({1: np.array([[1.0, 0.0]]), 2: np.array([[0.0, 1.0]]), 3: None})
     np.testing.assert_allclose(out, [[0.25, 0.75]])
-    with pytest.raises(KeyError):
+    with pytest.raises(KeyError, match=r"no predictions for ensemble member\(s\) \[2\]"):
         ens.combine({1: np.zeros((1, 2))})
 
 

@@ -125,6 +125,7 @@ def test_time_budget_is_respected(n_jobs):
     [
         ({"time_budget": 0}, "time_budget must be a positive number"),
         ({"time_budget": -5}, "time_budget must be a positive number"),
+        ({"time_budget": "60"}, "got '60'; e.g. time_budget=60"),
         ({"models": ["nope"]}, "unknown model 'nope'; known models"),
         ({"strategy": "nope"}, "unknown strategy 'nope'; known strategies"),
         ({"metric": "nope"}, "unknown metric 'nope'; known metrics"),
@@ -144,7 +145,7 @@ def test_bad_parameters_fail_before_any_trial(params, message):
 
 def test_predict_before_fit_and_wrong_columns():
     X, y = messy_table()
-    with pytest.raises(NotFittedError):
+    with pytest.raises(NotFittedError, match="This AutoML instance is not fitted yet"):
         AutoML().predict(X)
     model = AutoML(time_budget=120, max_trials=2, random_state=0, models=FAST).fit(X, y)
     with pytest.raises(ValueError, match=r"missing columns \['plan'\]"):

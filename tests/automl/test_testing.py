@@ -117,7 +117,8 @@ def test_catches_probabilities_that_do_not_sum_to_one():
 
 
 def test_catches_defaults_outside_the_space():
-    with pytest.raises(ValueError):  # ModelSpec refuses them at construction ...
+    with pytest.raises(ValueError, match=r"Float 'C': 1000000.0 is outside \[0.01, 100.0\]"):
+        # ModelSpec refuses them at construction ...
         good_spec(defaults=[{"C": 1e6}])
     spec = good_spec()
     object.__setattr__(spec, "defaults", ({"C": 1e6},))  # ... so smuggle one in

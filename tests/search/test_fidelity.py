@@ -73,19 +73,19 @@ def test_rungs_and_brackets():
 
 
 @pytest.mark.parametrize(
-    "kwargs",
+    ("kwargs", "message"),
     [
-        {"min_fidelity": 0.0},
-        {"min_fidelity": 1.5},
-        {"min_fidelity": "low"},
-        {"eta": 1},
-        {"eta": 0.5},
-        {"base": "annealing"},
-        {"min_fidelity": 1e-12, "eta": 1.01},
+        ({"min_fidelity": 0.0}, r"min_fidelity must be in \(0, 1\], got 0.0"),
+        ({"min_fidelity": 1.5}, r"min_fidelity must be in \(0, 1\], got 1.5"),
+        ({"min_fidelity": "low"}, r"min_fidelity must be a number in \(0, 1\], got 'low'"),
+        ({"eta": 1}, "eta must be a finite number > 1, got 1.0"),
+        ({"eta": 0.5}, "eta must be a finite number > 1, got 0.5"),
+        ({"base": "annealing"}, "unknown base strategy 'annealing'; known: "),
+        ({"min_fidelity": 1e-12, "eta": 1.01}, "more than 30 rungs; raise min_fidelity or eta"),
     ],
 )
-def test_bad_arguments(kwargs):
-    with pytest.raises(ValueError):
+def test_bad_arguments(kwargs, message):
+    with pytest.raises(ValueError, match=message):
         SuccessiveHalving(line(), seed=0, **kwargs)
 
 

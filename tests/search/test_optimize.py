@@ -86,7 +86,7 @@ def test_uncaught_exceptions_propagate_and_finished_trials_stay(tmp_path):
         return quadratic(config)
 
     objective.calls = 0
-    with pytest.raises(KeyError):
+    with pytest.raises(KeyError, match="stop"):
         optimize(objective, plane(), strategy="random", n_trials=10, seed=4, storage=path,
                  catch=(ValueError,))
     resumed = optimize(quadratic, plane(), strategy="random", n_trials=2, storage=path)
@@ -267,16 +267,19 @@ def test_bad_input(kwargs, error, match):
 
 
 @pytest.mark.parametrize(
-    "make",
+    ("make", "message"),
     [
-        lambda: Space([Float("x", 1.0, 1.0)]),
-        lambda: Space([Float("lr", 0.0, 1.0, log=True)]),
-        lambda: Space([Float("x", 0.0, 1.0, when={"missing": "a"})]),
+        (lambda: Space([Float("x", 1.0, 1.0)]),
+         r"Float 'x': low \(1.0\) must be smaller than high \(1.0\); swap them"),
+        (lambda: Space([Float("lr", 0.0, 1.0, log=True)]),
+         "Float 'lr': log=True needs low > 0, got low=0.0"),
+        (lambda: Space([Float("x", 0.0, 1.0, when={"missing": "a"})]),
+         "Float 'x': when refers to unknown parent 'missing'"),
     ],
     ids=["low>=high", "log-low<=0", "unknown-parent"],
 )
-def test_bad_space_raises_a_clear_error(make):
-    with pytest.raises(ValueError):
+def test_bad_space_raises_a_clear_error(make, message):
+    with pytest.raises(ValueError, match=message):
         optimize(quadratic, make(), n_trials=1)
 
 

@@ -263,7 +263,7 @@ def test_is_active_follows_parents():
     assert not space.is_active("gamma", {"model": "tree", "kernel": "rbf"})
     assert not space.is_active("C", {})
     assert space.is_active("lr", {})
-    with pytest.raises(KeyError):
+    with pytest.raises(KeyError, match="no parameter 'nope'; known: "):
         space.is_active("nope", {})
 
 

@@ -63,7 +63,7 @@ def test_trial_record():
     assert hash(trial) == hash(Trial(3, {"x": 1}))
     with pytest.raises(ValueError, match="number must be an integer >= 0"):
         Trial(-1, {})
-    with pytest.raises(AttributeError):
+    with pytest.raises(AttributeError, match="cannot assign to field 'number'"):
         trial.number = 4
 
 

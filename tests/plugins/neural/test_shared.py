@@ -160,7 +160,7 @@ def test_a_moved_type_names_a_class_that_exists_and_its_old_module_is_gone(old):
     module = old.rpartition(".")[0]
     if module not in ("plugins.neural.lstm", "plugins.neural.transformer",
                       "plugins.neural.fusion"):  # these stayed as packages
-        with pytest.raises(ModuleNotFoundError):
+        with pytest.raises(ModuleNotFoundError, match=f"No module named '{module}'"):
             importlib.import_module(module)
 
 

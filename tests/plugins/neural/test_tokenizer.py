@@ -108,5 +108,5 @@ def test_bad_input_names_the_problem(params, texts, message):
 def test_encode_before_fit_raises():
     from sklearn.exceptions import NotFittedError
 
-    with pytest.raises(NotFittedError):
+    with pytest.raises(NotFittedError, match="This Tokenizer instance is not fitted yet"):
         Tokenizer().encode(["a"])

@@ -217,7 +217,7 @@ def _torch_kept_out() -> Iterator[None]:
 
     Importing ``skops.io`` lists scikit-learn's estimators by walking its packages,
     and the walk imports ``sklearn.externals.array_api_compat.torch``, which imports
-    torch: two of the five seconds ``automl predict`` took for a model without a
+    torch: about two of the six seconds ``automl predict`` took for a model without a
     network. No estimator lives there, and the walk skips a package that fails to
     import, so skops trusts the same types either way; a model with network
     members imports torch when it is read, after the block.

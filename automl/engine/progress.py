@@ -125,6 +125,11 @@ def _is_terminal(stream: TextIO) -> bool:
         return False
 
 
+def _seconds(value: float) -> str:
+    """Seconds to a tenth, without a trailing zero: ``60``, ``53.4``."""
+    return f"{value:.1f}".removesuffix(".0")
+
+
 def search_line(models: Sized, limits: Any, data: Any, metric_name: str, reason: str) -> str:
     """What a search is about to do, and why its task is what it is, in one line.
 
@@ -141,7 +146,7 @@ def search_line(models: Sized, limits: Any, data: Any, metric_name: str, reason:
     reason : str
         Why the task is what it is; empty to say nothing.
     """
-    budget = [f"{limits.time_budget:g} s"] if math.isfinite(limits.time_budget) else []
+    budget = [f"{_seconds(limits.time_budget)} s"] if math.isfinite(limits.time_budget) else []
     budget += [f"{limits.max_trials} trials"] if limits.max_trials else []
     families = "family" if len(models) == 1 else "families"
     return (f"searching {len(models)} model {families} ({', '.join(models)}) for "

@@ -1,3 +1,4 @@
+import re
 import subprocess
 import sys
 
@@ -157,6 +158,36 @@ def test_fit_a_generator_from_a_csv_and_sample_rows(tmp_path, capsys):
     (["demo"], 30.0),
 ])
 def test_time_budget_defaults_per_command_and_none_with_max_trials(argv, budget):
+    from automl.cli import _time_budget, build_parser
+
+    assert _time_budget(build_parser().parse_args(argv)) == budget
+
+
+@pytest.mark.parametrize("budget, used, search", [
+    (60.0, 0.0, 54.0),  # a tenth kept for saving
+    (5.0, 1.5, 2.5),  # at least 1 s kept, and the seconds already used taken off
+    (200.0, 0.0, 190.0),  # at most 10 s kept
+    (4.0, 3.5, 2.0),  # the search keeps half the budget
+])
+def test_the_command_budget_covers_start_up_and_saving(budget, used, search):
+    import time
+
     from automl.cli import _make_automl, build_parser
 
-    assert _make_automl(build_parser().parse_args(argv)).time_budget == budget
+    args = build_parser().parse_args(["fit", "t.csv", "--target", "y",
+                                      "--time-budget", str(budget)])
+    args.started = time.monotonic() - used
+    assert _make_automl(args).time_budget == pytest.approx(search, abs=0.05)
+
+
+def test_the_command_counts_its_budget_from_the_process_start(tmp_path):
+    """Run as a process, the imports and the data reading come out of the budget."""
+    X, y = messy_table(n=200)
+    X.assign(label=y).to_csv(tmp_path / "train.csv", index=False)
+    fit = subprocess.run([sys.executable, "-m", "automl.cli", "fit", "train.csv",
+                          "--target", "label", "--time-budget", "6", "--max-trials", "1",
+                          "--models", "logistic_regression"],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert fit.returncode == 0, fit.stderr
+    searched = float(re.search(r"for ([0-9.]+) s or 1 trials", fit.stderr).group(1))
+    assert 3.0 <= searched < 5.0  # 6 s less 1 s kept for saving, less the start-up

@@ -6,8 +6,9 @@ portfolio, round-robin over models), then lets the strategy propose. Budgets
 are a global time limit, a trial count and a per-trial limit. A failing trial
 is recorded with its error and the search goes on. A proposal that repeats a
 configuration already fitted (same model, parameters and fidelity) is answered
-from that trial, not fitted again; it is kept nowhere, so the leaderboard lists
-each configuration once.
+from that trial, not fitted again; one that ran beside it on another worker is
+dropped when it finishes; neither is kept, so the leaderboard lists each
+configuration once.
 
 The loop is :mod:`search._loop`'s, shared with :func:`search.optimize`.
 Reproducibility whatever the parallelism: the strategy is told results in
@@ -270,14 +271,15 @@ class ModelSearch:
         """Keep a finished trial (the store may renumber it); what the strategy is told.
 
         A proposal answered from an earlier trial of its configuration (see
-        :class:`_JobPool`) is told that trial's result and kept nowhere: the
-        leaderboard lists each configuration once.
+        :class:`_JobPool`), or fitted beside one that finished first (parallel
+        workers), is told that trial's result and kept nowhere: the leaderboard
+        lists each configuration once.
         """
-        if record is self._earlier(trial):
+        earlier = self._earlier(trial)
+        if earlier is not None:
             self._repeats_in_a_row += 1
-            logger.debug("trial %d repeats trial %d; not fitted again", trial.number,
-                         record.number)
-            return observation(record, self.metric)
+            logger.debug("trial %d repeats trial %d; not kept", trial.number, earlier.number)
+            return observation(earlier, self.metric)
         self._repeats_in_a_row = 0
         if self.store is not None:
             record = self.store.add(record)

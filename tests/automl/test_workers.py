@@ -148,3 +148,33 @@ def test_final_refit_limit_is_capped_by_the_budget_left():
     assert 11.0 < refit_context(ctx, time.monotonic() + 12.0).time_limit <= 12.0
     # never less than the trial's own fold limit, however late
     assert refit_context(ctx, time.monotonic() - 5.0).time_limit == 10.0
+
+
+class Shrunk(ClassifierMixin, BaseEstimator):
+    """Class frequencies pulled toward one half by ``weight`` (a two-point space)."""
+
+    def __init__(self, weight=0.0):
+        self.weight = weight
+
+    def fit(self, X, y):
+        self.classes_, counts = np.unique(y, return_counts=True)
+        self.prior_ = (1 - self.weight) * counts / counts.sum() + self.weight / 2
+        time.sleep(2 * self.weight)  # the second configuration is still running when asked again
+        return self
+
+    def predict_proba(self, X):
+        return np.tile(self.prior_, (len(X), 1))
+
+
+def test_parallel_trials_of_one_configuration_are_kept_once(monkeypatch):
+    spec = ModelSpec(name="shrunk", tasks={"classification"}, modalities={"tabular"},
+                     space=Space([Categorical("weight", [0.0, 0.5])]),
+                     build=lambda config, ctx: Shrunk(config["weight"]),
+                     defaults=[{"weight": 0.0}], description="two configurations")
+    monkeypatch.setitem(get_registry().models, "shrunk", spec)
+    X, y = load_breast_cancer(return_X_y=True)
+    model = AutoML(max_trials=12, n_jobs=2, strategy="random", random_state=0,
+                   models=["shrunk"], ensemble_size=0).fit(X, y)
+    board = model.leaderboard()
+    weights = [params["weight"] for params in board["params"]]
+    assert sorted(weights) == [0.0, 0.5]

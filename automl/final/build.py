@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from automl.engine.records import TrialRecord
-from automl.final.candidates import ensemble_candidates, ranked
+from automl.final.candidates import ensemble_candidates, full_share, ranked
 from automl.final.ensemble import Ensemble, select_ensemble
 from automl.final.model import FinalModel
 from automl.final.reserve import REFIT_MARGIN, refit_seconds
@@ -76,6 +76,10 @@ def build_final(
     candidates = ranked(records, metric)
     if not candidates:
         return FinalChoice(model=_unscored_final(records, refits))
+    if full_share(candidates[0]) < 1.0:
+        warnings.warn(f"no trial reached full fidelity; the final model is built from the "
+                      f"trials at fidelity {full_share(candidates[0]):.2g}, refitted in "
+                      "full: raise max_trials or time_budget", stacklevel=5)
     if method == "stacking" and len(candidates) > 1:
         stacked = _stacked_final(candidates, y, metric, refits)
         if stacked is not None:

@@ -1,6 +1,7 @@
 """Which trials the final model is built from, and the tie rule of greedy selection.
 
-* :func:`ranked`: successful full-fidelity trials, best first;
+* :func:`ranked`: successful trials at the highest fidelity reached (full
+  whenever one finished), best first;
 * :func:`ensemble_candidates`: those an ensemble may choose from, the ten best
   and the three best of each model family, minus copies;
 * :func:`candidate_predictions`: the best candidates with out-of-fold
@@ -35,9 +36,21 @@ reductions, and makes ties between identical models deterministic.
 
 
 def ranked(records: Sequence[TrialRecord], metric: Metric) -> list[TrialRecord]:
-    """Successful full-fidelity trials, best first (ties to the earlier trial)."""
-    ok = [r for r in records if r.status == "ok" and r.fidelity in (None, 1.0)]
+    """Successful trials at the highest fidelity reached, best first (ties to the earlier).
+
+    That is the full-fidelity trials whenever one finished; under early stopping
+    with few trials, none may have, and the best cheap looks stand in (their
+    refits are full).
+    """
+    ok = [r for r in records if r.status == "ok"]
+    highest = max((full_share(r) for r in ok), default=1.0)
+    ok = [r for r in ok if full_share(r) == highest]
     return sorted(ok, key=lambda r: (metric.to_loss(r.score), r.number))
+
+
+def full_share(record: TrialRecord) -> float:
+    """The fidelity a trial ran at, 1.0 for a full one."""
+    return 1.0 if record.fidelity is None else record.fidelity
 
 
 def ensemble_candidates(candidates: Sequence[TrialRecord], top: int = CANDIDATES_TOP,

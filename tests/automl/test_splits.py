@@ -1,0 +1,104 @@
+"""How ``AutoML(cv=...)`` scores trials, seen through the out-of-fold predictions of a fit.
+
+A model that predicts the class frequencies of the rows it was fitted on shows,
+in each validation row's out-of-fold prediction, what its training fold held.
+"""
+
+import numpy as np
+import pytest
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+
+from automl import AutoML, ModelSpec
+from automl.registry import get_registry
+from search import Categorical, Space
+
+
+class TrainingPrior(ClassifierMixin, BaseEstimator):
+    """Predicts, for every row, the class frequencies of its training rows."""
+
+    def __init__(self, unused=0):
+        self.unused = unused
+
+    def fit(self, X, y):
+        self.classes_, counts = np.unique(y, return_counts=True)
+        self.prior_ = counts / counts.sum()
+        return self
+
+    def predict_proba(self, X):
+        return np.tile(self.prior_, (len(X), 1))
+
+
+class TrainingMean(RegressorMixin, BaseEstimator):
+    """Predicts, for every row, the mean target of its training rows."""
+
+    def __init__(self, unused=0):
+        self.unused = unused
+
+    def fit(self, X, y):
+        self.mean_ = float(np.mean(y))
+        return self
+
+    def predict(self, X):
+        return np.full(len(X), self.mean_)
+
+
+@pytest.fixture()
+def prior_models(monkeypatch):
+    """Register the two models above for this test."""
+    for name, task, cls in (("training_prior", "classification", TrainingPrior),
+                            ("training_mean", "regression", TrainingMean)):
+        spec = ModelSpec(name=name, tasks={task}, modalities={"tabular"},
+                         space=Space([Categorical("unused", [0])]),
+                         build=lambda config, ctx, cls=cls: cls(), description="a prior")
+        monkeypatch.setitem(get_registry().models, name, spec)
+
+
+def sorted_binary(n_rows: int) -> tuple[np.ndarray, np.ndarray]:
+    """A table sorted by its target: 30% ones, all at the end."""
+    rng = np.random.default_rng(0)
+    y = (np.arange(n_rows) >= 0.7 * n_rows).astype(int)
+    return rng.normal(size=(n_rows, 3)), y
+
+
+def one_trial(X, y, model: str, cv) -> tuple[list[float], np.ndarray]:
+    """The fold scores and out-of-fold predictions of one trial of ``model``."""
+    fitted = AutoML(models=[model], max_trials=1, cv=cv, random_state=0,
+                    ensemble_size=0).fit(X, y)
+    record = fitted.trials_[0]
+    return record.fold_scores, record.oof
+
+
+def test_classification_folds_are_stratified_and_shuffled(prior_models):
+    X, y = sorted_binary(500)
+    folds, oof = one_trial(X, y, "training_prior", cv=4)
+    assert len(folds) == 4 and not np.isnan(oof).any()  # every row validated once
+    # each training fold holds 30% ones, to within a row, although the table is sorted
+    np.testing.assert_allclose(oof[:, 1], 0.3, atol=1 / 375)
+
+
+def test_auto_is_five_folds_up_to_ten_thousand_rows_and_a_holdout_above(prior_models):
+    X, y = sorted_binary(10_000)
+    folds, oof = one_trial(X, y, "training_prior", cv="auto")
+    assert len(folds) == 5 and not np.isnan(oof).any()
+    X, y = sorted_binary(10_001)
+    folds, oof = one_trial(X, y, "training_prior", cv="auto")
+    validated = ~np.isnan(oof[:, 0])
+    assert len(folds) == 1 and validated.sum() == 2001  # 20% held out, rounded up
+    assert y[validated].mean() == pytest.approx(0.3, abs=0.001)  # stratified
+
+
+def test_a_fraction_is_a_holdout_of_that_share(prior_models):
+    X, y = sorted_binary(400)
+    folds, oof = one_trial(X, y, "training_prior", cv=0.25)
+    validated = ~np.isnan(oof[:, 0])
+    assert len(folds) == 1 and validated.sum() == 100
+    np.testing.assert_allclose(oof[validated, 1], 0.3, atol=1 / 300)
+
+
+def test_regression_folds_are_shuffled(prior_models):
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(300, 2)), np.arange(300.0)  # sorted target
+    folds, oof = one_trial(X, y, "training_mean", cv=3)
+    assert len(folds) == 3 and not np.isnan(oof).any()
+    # unshuffled folds would give training means of 225, 150 and 75
+    assert np.all(np.abs(oof - 149.5) < 20)

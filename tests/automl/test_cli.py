@@ -191,3 +191,61 @@ def test_the_command_counts_its_budget_from_the_process_start(tmp_path):
     assert fit.returncode == 0, fit.stderr
     searched = float(re.search(r"for ([0-9.]+) s or 1 trials", fit.stderr).group(1))
     assert 3.0 <= searched < 5.0  # 6 s less 1 s kept for saving, less the start-up
+
+
+def cli(*args, cwd):
+    """``automl ARGS`` in a fresh process."""
+    return subprocess.run([sys.executable, "-m", "automl.cli", *map(str, args)], cwd=cwd,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_predict_proba_gives_one_column_per_class_matching_predict(train_csv, tmp_path):
+    fit = cli("fit", train_csv, "--target", "label", "--max-trials", "1", "--models",
+              "logistic_regression", "--output", "m", cwd=tmp_path)
+    assert fit.returncode == 0, fit.stderr
+    pd.read_csv(train_csv).drop(columns="label").head(20).to_csv(tmp_path / "t.csv",
+                                                                 index=False)
+    for extra, out in (([], "labels.csv"), (["--proba"], "proba.csv")):
+        run = cli("predict", "m", "t.csv", *extra, "--output", out, cwd=tmp_path)
+        assert run.returncode == 0, run.stderr
+    labels, proba = pd.read_csv(tmp_path / "labels.csv"), pd.read_csv(tmp_path / "proba.csv")
+    assert list(proba.columns) == ["proba_churn", "proba_stay"]
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    chosen = np.where(proba["proba_stay"] > proba["proba_churn"], "stay", "churn")
+    np.testing.assert_array_equal(chosen, labels["prediction"])
+
+
+def test_npz_images_are_fitted_and_predicted(tmp_path):
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    images, labels = digits.images[:600], digits.target[:600]
+    np.savez(tmp_path / "train.npz", X=images[:500], digit=labels[:500])
+    np.savez(tmp_path / "test.npz", X=images[500:])
+    fit = cli("fit", "train.npz", "--target", "digit", "--max-trials", "1", "--models",
+              "pixels_logistic", "--output", "m", cwd=tmp_path)
+    assert fit.returncode == 0, fit.stderr
+    assert "image data, multiclass" in fit.stderr  # the modality found from the array's shape
+    run = cli("predict", "m", "test.npz", "--output", "p.csv", cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    predicted = pd.read_csv(tmp_path / "p.csv")["prediction"].to_numpy()
+    assert (predicted == labels[500:]).mean() > 0.7  # held-out images; chance is 0.1
+
+
+def test_a_text_csv_is_fitted_and_predicted(tmp_path):
+    rng = np.random.default_rng(0)
+    words = {"pos": ["great", "lovely", "superb"], "neg": ["awful", "dull", "poor"]}
+    sentiment = rng.choice(["pos", "neg"], size=240)
+    texts = [f"a {rng.choice(words[s])} film with a {rng.choice(words[s])} plot"
+             for s in sentiment]
+    table = pd.DataFrame({"review": texts, "sentiment": sentiment})
+    table[:200].to_csv(tmp_path / "train.csv", index=False)
+    table[200:][["review"]].to_csv(tmp_path / "test.csv", index=False)
+    fit = cli("fit", "train.csv", "--target", "sentiment", "--modality", "text",
+              "--max-trials", "1", "--output", "m", cwd=tmp_path)
+    assert fit.returncode == 0, fit.stderr
+    assert "tfidf_linear" in fit.stderr
+    run = cli("predict", "m", "test.csv", "--output", "p.csv", cwd=tmp_path)  # text: saved
+    assert run.returncode == 0, run.stderr
+    predicted = pd.read_csv(tmp_path / "p.csv")["prediction"]
+    assert (predicted.to_numpy() == sentiment[200:]).mean() > 0.95

@@ -151,3 +151,18 @@ def _renamed(content, old, new):
             target.writestr(item, schema if item.filename == "schema.json"
                             else source.read(item.filename))
     return out.getvalue()
+
+
+def test_loading_a_model_saved_with_other_versions_warns_and_names_them(tmp_path):
+    X, y = low_dimensional_table()
+    model = AutoML(models=["logistic_regression"], max_trials=1, random_state=0).fit(X, y)
+    model.save(tmp_path / "m")
+    meta_path = tmp_path / "m" / persistence.METADATA_FILE
+    meta = json.loads(meta_path.read_text())
+    meta["versions"]["scikit-learn"] = "0.24.0"
+    meta_path.write_text(json.dumps(meta))
+    with pytest.warns(UserWarning, match=r"saved with \{'scikit-learn': '0.24.0'\}, running "
+                                         r"with \{'scikit-learn': '1\.") as caught:
+        loaded = AutoML.load(tmp_path / "m")
+    assert len(caught) == 1
+    np.testing.assert_array_equal(loaded.predict(X), model.predict(X))

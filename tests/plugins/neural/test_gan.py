@@ -175,3 +175,21 @@ def test_ctgan_spec_passes_the_conformance_kit():
     spec = get_registry().model("ctgan")
     fast = replace(spec, build=lambda config, ctx: spec.build({**config, "max_epochs": 2}, ctx))
     check_model_spec(fast, n_configs=1)
+
+
+@pytest.mark.slow
+def test_automl_searches_ctgan_for_generation_and_samples_its_rows(tmp_path):
+    """``AutoML(task="generation")`` with ctgan: scored by the two-sample test, saved, sampled."""
+    from automl import AutoML
+
+    X = _dependent(300, 0)
+    model = AutoML(task="generation", models=["ctgan"], max_trials=1, random_state=0,
+                   verbose=0).fit(X)
+    record = model.trials_[0]
+    assert record.model == "ctgan" and record.status == "ok"
+    assert 0.4 <= record.score <= 1.0 and model.metric_ == "c2st_auc"
+    rows = model.sample(200, random_state=1)
+    assert list(rows.columns) == list(X.columns) and set(rows["group"]) <= set(X["group"])
+    model.save(tmp_path / "gen")
+    pd.testing.assert_frame_equal(AutoML.load(tmp_path / "gen").sample(50, random_state=2),
+                                  model.sample(50, random_state=2))

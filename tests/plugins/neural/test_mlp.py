@@ -154,3 +154,14 @@ def test_skops_round_trip(tmp_path):
     loaded = skops_io.load(path, trusted=untrusted)
     assert isinstance(loaded, TabularMLPRegressor)
     assert np.array_equal(loaded.predict(X_new), est.predict(X_new))
+
+
+def test_a_search_with_networks_is_reproducible_without_a_time_budget():
+    from automl import AutoML
+
+    X, y = make_moons(300, noise=0.25, random_state=0)
+    boards = [AutoML(models=["mlp"], max_trials=2, random_state=3, verbose=0).fit(X, y)
+              .leaderboard() for _ in range(2)]
+    assert list(boards[0]["params"]) == list(boards[1]["params"])
+    np.testing.assert_array_equal(boards[0]["roc_auc"], boards[1]["roc_auc"])
+    assert boards[0]["roc_auc"].max() > 0.9

@@ -81,6 +81,7 @@ def test_regression_and_multiclass_with_numpy():
     assert clf.leaderboard()["accuracy"].iloc[0] > 0.9
 
 
+@pytest.mark.slow
 def test_same_seed_and_trial_budget_give_same_leaderboard():
     X, y = load_breast_cancer(return_X_y=True)
     boards = [
@@ -236,6 +237,7 @@ def test_no_ensemble_keeps_the_best_trial():
         AutoML(ensemble="bagging").fit(X, y)
 
 
+@pytest.mark.slow
 def test_time_budget_alone_gives_the_strategy_a_cost_budget():
     from search import BayesianSearch
 

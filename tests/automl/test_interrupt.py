@@ -102,6 +102,7 @@ def trials_done(lines):
                for line in lines)
 
 
+@pytest.mark.slow
 def test_ctrl_c_keeps_the_finished_trials_and_leaves_nothing_running(tmp_path):
     models = ["logistic_regression", "hist_gradient_boosting", "random_forest"]
     fit = Fit(tmp_path, rows=4000, models=models)

@@ -99,6 +99,7 @@ def flat_image_model(monkeypatch):
     monkeypatch.setitem(get_registry().models, "flat_logistic", spec)
 
 
+@pytest.mark.slow
 def test_images_are_searched_end_to_end(flat_image_model):
     images, y = load_digits(return_X_y=True)
     images = images.reshape(-1, 8, 8)

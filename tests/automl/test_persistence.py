@@ -38,6 +38,7 @@ def cli(*args, cwd):
                           capture_output=True, text=True, timeout=300)
 
 
+@pytest.mark.slow
 def test_a_knn_model_saved_by_the_cli_predicts_and_shows_its_leaderboard(tmp_path):
     """The defect of the first hour: a fit with a neighbours model could not be reloaded."""
     X, y = low_dimensional_table()

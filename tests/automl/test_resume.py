@@ -7,6 +7,7 @@ import sys
 import textwrap
 import time
 
+import pytest
 from sklearn.datasets import load_breast_cancer
 
 from automl import AutoML
@@ -15,6 +16,7 @@ from automl.engine.storage import TrialStore
 MODELS = ["logistic_regression", "random_forest", "hist_gradient_boosting"]
 
 
+@pytest.mark.slow
 def test_resume_continues_the_trial_count(tmp_path):
     X, y = load_breast_cancer(return_X_y=True)
     db = tmp_path / "runs.db"
@@ -41,6 +43,7 @@ SCRIPT = textwrap.dedent("""
 """).format(models=MODELS)
 
 
+@pytest.mark.slow
 def test_sigkill_mid_search_loses_no_finished_trial(tmp_path):
     db = tmp_path / "crash.db"
     script = tmp_path / "crashing_search.py"

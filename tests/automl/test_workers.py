@@ -68,6 +68,7 @@ def test_faults_are_recorded_and_search_finishes(faulty_model):
     assert len(model.trials_) == 8 and len(board[board.index.notna()]) == 8
 
 
+@pytest.mark.slow
 def test_same_leaderboard_whatever_n_jobs():
     X, y = load_breast_cancer(return_X_y=True)
     boards = []
@@ -79,6 +80,7 @@ def test_same_leaderboard_whatever_n_jobs():
     np.testing.assert_allclose(boards[0]["roc_auc"], boards[1]["roc_auc"])
 
 
+@pytest.mark.slow
 def test_dask_local_cluster_runs_a_search():
     distributed = pytest.importorskip("distributed")
     X, y = load_breast_cancer(return_X_y=True)

@@ -176,6 +176,7 @@ def test_sequence_parts_of_varying_length(encoder):
     assert model.score(X, y) > 0.7
 
 
+@pytest.mark.slow
 def test_fusion_spec_passes_the_conformance_kit():
     from automl.testing import check_model_spec
     from plugins.neural.fusion import model_specs

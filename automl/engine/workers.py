@@ -209,6 +209,42 @@ def _evaluate_from_file(job: TrialJob, path: str) -> TrialRecord:
     return evaluate_trial(job, data)
 
 
+DATA_FILE_PREFIX = "automl-data-"
+"""Start of the name of a process pool's data file (then the owner's pid, ``-``)."""
+
+
+def remove_orphaned_data_files(directory: str | None = None) -> list[str]:
+    """Delete the data files of pools whose process is gone (a fit killed by SIGKILL).
+
+    Returns the paths removed. A file whose name carries no pid, or the pid of
+    a live process, is left alone.
+    """
+    removed = []
+    folder = directory or tempfile.gettempdir()
+    for name in os.listdir(folder):
+        owner = name.removeprefix(DATA_FILE_PREFIX).split("-", 1)[0]
+        if not (name.startswith(DATA_FILE_PREFIX) and name.endswith(".pkl")
+                and owner.isdigit()) or _alive(int(owner)):
+            continue
+        try:
+            os.unlink(os.path.join(folder, name))
+            removed.append(os.path.join(folder, name))
+        except OSError:
+            pass  # removed meanwhile by another process, or not ours to remove
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process ``pid`` exists (it may belong to another user)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 @dataclass
 class _Running:
     job: TrialJob
@@ -233,7 +269,9 @@ class ProcessPool:
         import cloudpickle
 
         self.slots = n_workers
-        handle, self._path = tempfile.mkstemp(prefix="automl-data-", suffix=".pkl")
+        remove_orphaned_data_files()
+        handle, self._path = tempfile.mkstemp(prefix=f"{DATA_FILE_PREFIX}{os.getpid()}-",
+                                              suffix=".pkl")
         with os.fdopen(handle, "wb") as out:  # cloudpickle: specs may hold lambdas
             cloudpickle.dump(data, out)
         self._running: dict[int, _Running] = {}

@@ -4,8 +4,10 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
+from pathlib import Path
 
 import pytest
 from sklearn.datasets import load_breast_cancer
@@ -63,6 +65,8 @@ def test_sigkill_mid_search_loses_no_finished_trial(tmp_path):
         process.wait()
     before = TrialStore(db, "crash").load()
     assert len(before) >= 5
+    orphan = list(Path(tempfile.gettempdir()).glob(f"automl-data-{process.pid}-*.pkl"))
+    assert len(orphan) == 1  # the killed fit could not remove its data file
     X, y = load_breast_cancer(return_X_y=True)
     resumed = AutoML(time_budget=120, max_trials=len(before) + 3, random_state=0,
                      storage=db, study="crash", models=MODELS).fit(X, y)
@@ -72,6 +76,7 @@ def test_sigkill_mid_search_loses_no_finished_trial(tmp_path):
         assert after[old.number].params == old.params
         assert after[old.number].score == old.score
     assert sorted(after) == list(range(len(before) + 3))
+    assert not orphan[0].exists()  # the next fit's pool removed it
 
 
 def test_resume_without_random_state_reuses_the_study_seed(tmp_path):
@@ -80,8 +85,6 @@ def test_resume_without_random_state_reuses_the_study_seed(tmp_path):
     AutoML(time_budget=120, max_trials=3, models=MODELS, storage=db).fit(X, y)
     second = AutoML(time_budget=120, max_trials=5, models=MODELS, storage=db).fit(X, y)
     assert sorted(r.number for r in second.trials_) == list(range(5))
-    import pytest
-
     with pytest.raises(ValueError, match=r"made with other \['seed'\]"):
         AutoML(time_budget=60, max_trials=6, models=MODELS, storage=db,
                random_state=12345).fit(X, y)

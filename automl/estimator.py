@@ -98,6 +98,14 @@ class AutoML(RecommenderMixin, GeneratorMixin, BaseEstimator):
         whose time limit is enforced by killing the worker; ``"inprocess"``
         runs them in this process (debugging; limits only between folds);
         ``"dask"`` submits them to the current ``dask.distributed`` client.
+    memory_limit : int, str or None, default="auto"
+        Resident memory each trial's worker process may hold, in bytes or as
+        a size such as ``"4GB"``; ``"auto"`` is 80% of the memory available
+        when ``fit`` starts, shared among the ``n_jobs`` workers; None sets no
+        limit. A trial over it is stopped and recorded as ``out_of_memory``
+        with its peak; the search goes on. A final refit whose trial's peak,
+        scaled to all rows, would pass it is skipped with a warning. Enforced
+        where ``/proc`` gives process memory (Linux), for worker processes.
     storage : str or path, optional
         SQLite file that receives every finished trial; a temporary file when
         None. Fitting again with the same file and ``study`` resumes.
@@ -157,6 +165,7 @@ class AutoML(RecommenderMixin, GeneratorMixin, BaseEstimator):
         trial_time_limit: float | None = None,
         n_jobs: int = 1,
         backend: str = "auto",
+        memory_limit: int | str | None = "auto",
         storage: Any = None,
         study: str = "default",
         random_state: int | None = None,
@@ -179,6 +188,7 @@ class AutoML(RecommenderMixin, GeneratorMixin, BaseEstimator):
         self.trial_time_limit = trial_time_limit
         self.n_jobs = n_jobs
         self.backend = backend
+        self.memory_limit = memory_limit
         self.storage = storage
         self.study = study
         self.random_state = random_state
@@ -273,7 +283,8 @@ class AutoML(RecommenderMixin, GeneratorMixin, BaseEstimator):
         try:
             loaded = store.load()
             pool = make_pool(TrialData(data.X, data.y, plan.splits, metric, plan.ctx, specs,
-                                       plan.evaluate), self.n_jobs, self.backend)
+                                       plan.evaluate), self.n_jobs, self.backend,
+                             plan.memory_limit)
             remaining = limits.time_budget - (time.monotonic() - started)
             search = ModelSearch(
                 specs, strategy, metric, pool, replace(limits, time_budget=remaining),
@@ -291,8 +302,11 @@ class AutoML(RecommenderMixin, GeneratorMixin, BaseEstimator):
                 records: list[TrialRecord], deadline: float, X: Any, y: Any) -> None:
         """Build the final model (ensemble or best trial) and set the fitted attributes."""
         method = (self.ensemble or "greedy") if plan.ensemble_size else "greedy"
+        row_share = float(np.mean([len(train) for train, _ in plan.splits])) / len(data.X) \
+            if plan.splits else 1.0
         final = build_final(records, data.X, data.y, plan.ctx, plan.specs, metric, deadline,
-                            ensemble_size=plan.ensemble_size, method=method)
+                            ensemble_size=plan.ensemble_size, method=method,
+                            memory_limit=plan.memory_limit, row_share=row_share)
         self.final_, self.ensemble_ = final.model, final.ensemble
         ok = ranked(records, metric)
         by_number = {r.number: r for r in records}

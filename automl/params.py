@@ -17,7 +17,8 @@ import numpy as np
 
 from automl.engine import Budget, join_spaces
 from automl.engine.evaluation import Splits
-from automl.engine.workers import fit_time_limit, threads_per_trial
+from automl.engine.memory import parse_memory, resolve_limit
+from automl.engine.workers import fit_time_limit, threads_per_trial, worker_count
 from automl.final import REFIT_MARGIN
 from automl.metrics import Metric
 from automl.registry import Registry
@@ -46,6 +47,7 @@ def check_search_params(model: Any) -> None:
     if isinstance(model.n_jobs, bool) or not isinstance(model.n_jobs, int) \
             or model.n_jobs == 0 or model.n_jobs < -1:
         raise ValueError(f"n_jobs must be a positive integer or -1, got {model.n_jobs!r}")
+    parse_memory(model.memory_limit)  # raises, naming the accepted forms
     if model.ensemble not in ("greedy", "stacking", None):
         raise ValueError(f"ensemble must be 'greedy', 'stacking' or None, got "
                          f"{model.ensemble!r}")
@@ -160,6 +162,8 @@ class SearchPlan:
     ensemble_size : int
         Steps of greedy selection; 0 when the task's trials do not ensemble
         or ``ensemble=None``.
+    memory_limit : int or None
+        Bytes each trial's worker may hold (``"auto"`` resolved); None: no limit.
     """
 
     ctx: Context
@@ -169,6 +173,7 @@ class SearchPlan:
     evaluate: Evaluator
     limits: Budget
     ensemble_size: int
+    memory_limit: int | None = None
 
 
 def plan_search(model: Any, task: Task, registry: Registry, data: Any, seed: int) -> SearchPlan:
@@ -199,4 +204,6 @@ def plan_search(model: Any, task: Task, registry: Registry, data: Any, seed: int
         # predicting and scoring, so that epoch-trained models stop instead of dying
         ctx = replace(ctx, time_limit=fit_time_limit(limits.trial_time_limit, len(splits)))
     ensemble_size = model.ensemble_size if model.ensemble and task.ensembles(data.task) else 0
-    return SearchPlan(ctx, specs, strategy, splits, task.evaluator(ctx), limits, ensemble_size)
+    memory_limit = resolve_limit(parse_memory(model.memory_limit), worker_count(model.n_jobs))
+    return SearchPlan(ctx, specs, strategy, splits, task.evaluator(ctx), limits, ensemble_size,
+                      memory_limit)

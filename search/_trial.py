@@ -17,7 +17,7 @@ from search.space import config_key
 
 __all__ = ["STATUSES", "Observation", "Trial"]
 
-STATUSES = ("ok", "failed", "timeout", "pruned")
+STATUSES = ("ok", "failed", "timeout", "pruned", "out_of_memory")
 """Known values of :attr:`Observation.status`."""
 
 
@@ -67,7 +67,7 @@ class Observation:
         The objective, minimised (single-objective strategies).
     values : tuple of float or None
         Several objectives, each minimised. Give ``value`` or ``values``, not both.
-    status : {"ok", "failed", "timeout", "pruned"}, default "ok"
+    status : {"ok", "failed", "timeout", "pruned", "out_of_memory"}, default "ok"
         ``"ok"`` requires ``value`` or ``values``; the others may omit both.
     cost : float, default 0.0
         Seconds spent evaluating.

@@ -312,7 +312,7 @@ class ModelSearch:
     def _failing_throughout(self) -> bool:
         """Whether every trial so far failed, and enough ran to call it a pattern."""
         return len(self.records) >= FAILURES_BEFORE_GIVING_UP and all(
-            r.status == "failed" for r in self.records)
+            r.status in ("failed", "out_of_memory") for r in self.records)
 
 
 def _trial_key(model: str, params: Mapping[str, Any], fidelity: float | None) -> tuple:

@@ -21,7 +21,7 @@ class TrialRecord:
     params : dict
         The spec's own hyperparameters.
     status : str
-        ``"ok"``, ``"failed"`` or ``"timeout"``.
+        ``"ok"``, ``"failed"``, ``"timeout"`` or ``"out_of_memory"``.
     score : float or None
         The search metric on out-of-fold predictions (None unless ok).
     fold_scores : list of float
@@ -37,6 +37,10 @@ class TrialRecord:
     extras : dict of str to float
         Further measures of the trial that the search does not optimise
         (generation: ``tstr_*``, train-on-synthetic-test-on-real).
+    peak_memory : int or None
+        Largest resident memory of the trial's worker process seen while it
+        ran, in bytes (None where it was not measured: in-process and Dask
+        trials, trials too short to be sampled).
     """
 
     number: int
@@ -50,3 +54,4 @@ class TrialRecord:
     fidelity: float | None = None
     oof: np.ndarray | None = None
     extras: dict[str, float] = field(default_factory=dict)
+    peak_memory: int | None = None

@@ -89,6 +89,8 @@ def to_stored(record: TrialRecord) -> StoredTrial:
     attributes: dict[str, Any] = {"fold_scores": list(record.fold_scores)}
     if record.extras:
         attributes["extras"] = dict(record.extras)
+    if record.peak_memory is not None:
+        attributes["peak_memory"] = int(record.peak_memory)
     payload = None
     if record.oof is not None:
         oof = np.ascontiguousarray(record.oof, np.float32)
@@ -109,5 +111,5 @@ def from_stored(stored: StoredTrial) -> TrialRecord:
         number=stored.trial.number, model=model, params=params, status=obs.status,
         score=obs.value, fold_scores=list(attributes.get("fold_scores", [])),
         duration=obs.cost, error=stored.error, fidelity=stored.trial.fidelity, oof=oof,
-        extras=dict(attributes.get("extras", {})),
+        extras=dict(attributes.get("extras", {})), peak_memory=attributes.get("peak_memory"),
     )

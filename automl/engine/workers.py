@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from automl.engine.evaluation import Evaluation, Splits, TrialTimeout, cross_validate
+from automl.engine.memory import megabytes, resident_bytes
 from automl.engine.records import TrialRecord
 from automl.metrics import Metric
 from automl.specs import Context, ModelSpec
@@ -251,6 +252,8 @@ class _Running:
     future: Any
     slot: int
     started: float
+    peak: int = 0
+    """Largest resident memory of the trial's worker seen so far, in bytes."""
 
 
 class ProcessPool:
@@ -263,12 +266,19 @@ class ProcessPool:
         loads; the file is private to this process and removed by ``close``.
     n_workers : int
         Trials at once (one process each).
+    memory_limit : int, optional
+        Bytes of resident memory a worker may hold (data, libraries and the
+        trial together); a trial whose worker passes it is stopped, recorded as
+        ``out_of_memory`` with the peak seen, and its worker replaced. Memory
+        is sampled each time the pool looks for finished trials (about every
+        50 ms): an allocation larger than what is free between two looks is
+        not caught in time.
     """
 
-    def __init__(self, data: TrialData, n_workers: int) -> None:
+    def __init__(self, data: TrialData, n_workers: int, memory_limit: int | None = None) -> None:
         import cloudpickle
 
-        self.slots = n_workers
+        self.slots, self.memory_limit = n_workers, memory_limit
         remove_orphaned_data_files()
         handle, self._path = tempfile.mkstemp(prefix=f"{DATA_FILE_PREFIX}{os.getpid()}-",
                                               suffix=".pkl")
@@ -310,8 +320,15 @@ class ProcessPool:
         done = []
         now = time.monotonic()
         for number, run in list(self._running.items()):
+            over = self._sample_memory(run)
             if run.future.done():
                 done.append(self._result(run))
+            elif over:
+                self._kill(run.slot)
+                done.append(_lost(run, "out_of_memory",
+                                  f"its worker held {megabytes(run.peak)}, over memory_limit "
+                                  f"({megabytes(self.memory_limit or 0)}); the trial was "
+                                  "stopped and its worker replaced"))
             elif now > run.started + run.job.time_limit + KILL_GRACE:
                 self._kill(run.slot)
                 done.append(_lost(run, "timeout",
@@ -324,10 +341,22 @@ class ProcessPool:
 
     def _result(self, run: _Running) -> TrialRecord:
         try:
-            return run.future.result()
+            record = run.future.result()
         except Exception as exc:  # the worker process died
             self._kill(run.slot)
             return _lost(run, "failed", f"worker process died: {type(exc).__name__}: {exc}")
+        record.peak_memory = run.peak or None
+        return record
+
+    def _sample_memory(self, run: _Running) -> bool:
+        """Read the resident memory of ``run``'s worker; whether it is over the limit."""
+        executor = _EXECUTORS.get((self._key, run.slot))
+        pids = list(getattr(executor, "_processes", None) or ())  # loky: pid -> process
+        resident = resident_bytes(pids[0]) if len(pids) == 1 else None
+        if resident is None:
+            return False
+        run.peak = max(run.peak, resident)
+        return self.memory_limit is not None and resident > self.memory_limit
 
     def _kill(self, slot: int) -> None:
         executor = _EXECUTORS.pop((self._key, slot), None)
@@ -439,8 +468,11 @@ def threads_per_trial(n_jobs: int) -> int:
     return max(1, (os.cpu_count() or 1) // max(1, worker_count(n_jobs)))
 
 
-def make_pool(data: TrialData, n_jobs: int, backend: str) -> Any:
+def make_pool(data: TrialData, n_jobs: int, backend: str,
+              memory_limit: int | None = None) -> Any:
     """The pool ``AutoML(n_jobs=..., backend=...)`` asks for.
+
+    ``memory_limit`` (bytes per worker) applies to worker processes only.
 
     Raises
     ------
@@ -467,4 +499,4 @@ def make_pool(data: TrialData, n_jobs: int, backend: str) -> Any:
         if workers != 1:
             raise ValueError("backend='inprocess' runs one trial at a time; use n_jobs=1")
         return InProcessPool(data)
-    return ProcessPool(data, workers)
+    return ProcessPool(data, workers, memory_limit)

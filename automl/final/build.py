@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from automl.engine.memory import megabytes
 from automl.engine.records import TrialRecord
 from automl.final.candidates import ensemble_candidates, full_share, ranked
 from automl.final.ensemble import Ensemble, select_ensemble
@@ -60,19 +61,22 @@ def build_final(
     deadline: float,
     ensemble_size: int,
     method: str = "greedy",
+    memory_limit: int | None = None,
+    row_share: float = 1.0,
 ) -> FinalChoice:
     """Refit the ensemble's members (or the best trials, one after another).
 
     ``method`` is ``"greedy"`` (ensemble selection) or ``"stacking"`` (a
     regularised linear model over the best trial of each model family);
-    ``ensemble_size`` 0 leaves the ensemble out.
+    ``ensemble_size`` 0 leaves the ensemble out. A refit expected to need
+    more than ``memory_limit`` is skipped (see :class:`Refits`).
 
     Raises
     ------
     RuntimeError
         When no trial could be refitted.
     """
-    refits = Refits(X, y, ctx, specs, deadline)
+    refits = Refits(X, y, ctx, specs, deadline, memory_limit, row_share)
     candidates = ranked(records, metric)
     if not candidates:
         return FinalChoice(model=_unscored_final(records, refits))
@@ -212,6 +216,11 @@ class Refits:
         Builds the estimators.
     deadline : float or None
         ``time.monotonic()`` by which the final model must be built.
+    memory_limit : int or None
+        Bytes a refit may need: one whose trial's peak memory, scaled by
+        ``1 / row_share`` to all rows, passes it is skipped.
+    row_share : float
+        Share of the rows a trial's folds were fitted on.
     """
 
     X: Any
@@ -219,6 +228,8 @@ class Refits:
     ctx: Context
     specs: Mapping[str, ModelSpec]
     deadline: float | None
+    memory_limit: int | None = None
+    row_share: float = 1.0
 
     def fit(self, order: Sequence[int], by_number: Mapping[int, TrialRecord], required: int,
             stop_after: int | None = None) -> dict[int, Any]:
@@ -235,6 +246,8 @@ class Refits:
                 time.monotonic() + refit_seconds(record) > self.deadline
             if late and len(fitted) >= required:
                 continue
+            if self._too_large(record):
+                continue
             try:
                 refit_ctx = refit_context(self.ctx, self.deadline)
                 estimator = self.specs[record.model].build(dict(record.params), refit_ctx)
@@ -248,6 +261,21 @@ class Refits:
             if stop_after is not None and len(fitted) >= stop_after:
                 break
         return fitted
+
+
+    def _too_large(self, record: TrialRecord) -> bool:
+        """Whether the refit of ``record`` is expected to pass the memory limit (warns)."""
+        if self.memory_limit is None or record.peak_memory is None:
+            return False
+        expected = record.peak_memory / self.row_share
+        if expected <= self.memory_limit:
+            return False
+        warnings.warn(f"the refit of trial {record.number} ({record.model}) is skipped: its "
+                      f"trial peaked at {megabytes(record.peak_memory)} on "
+                      f"{self.row_share:.0%} of the rows, so all rows would need about "
+                      f"{megabytes(int(expected))}, over memory_limit "
+                      f"({megabytes(self.memory_limit)})", stacklevel=6)
+        return True
 
 
 def refit_context(ctx: Context, deadline: float | None) -> Context:

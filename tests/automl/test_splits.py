@@ -102,3 +102,13 @@ def test_regression_folds_are_shuffled(prior_models):
     assert len(folds) == 3 and not np.isnan(oof).any()
     # unshuffled folds would give training means of 225, 150 and 75
     assert np.all(np.abs(oof - 149.5) < 20)
+
+
+def test_auto_is_a_holdout_for_non_tabular_data_even_when_small(prior_models):
+    """Networks need the time more than the folds (``benchmarks/small_data_cv.py``)."""
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    folds, oof = one_trial(digits.images[:300], digits.target[:300], "pixels_logistic",
+                           cv="auto")
+    assert len(folds) == 1 and int((~np.isnan(oof[:, 0])).sum()) == 60

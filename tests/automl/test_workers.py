@@ -197,3 +197,49 @@ def test_data_files_of_dead_processes_are_removed_and_others_kept(tmp_path):
         path.write_bytes(b"")
     assert remove_orphaned_data_files(str(tmp_path)) == [str(dead)]
     assert not dead.exists() and mine.exists() and all(p.exists() for p in unrelated)
+
+
+class Hog(ClassifierMixin, BaseEstimator):
+    """Allocates ``megabytes`` in steps while it fits (``0``: a prior, nothing held)."""
+
+    def __init__(self, megabytes=0):
+        self.megabytes = megabytes
+
+    def fit(self, X, y):
+        held = []
+        for _ in range(self.megabytes // 50):
+            held.append(np.ones(50 * 2**20 // 8))  # touched: resident, not only reserved
+            time.sleep(0.02)
+        self.classes_, counts = np.unique(y, return_counts=True)
+        self.prior_ = counts / counts.sum()
+        return self
+
+    def predict_proba(self, X):
+        return np.tile(self.prior_, (len(X), 1))
+
+
+def test_a_trial_over_the_memory_limit_is_stopped_and_the_search_goes_on(monkeypatch):
+    spec = ModelSpec(name="hog", tasks={"classification"}, modalities={"tabular"},
+                     space=Space([Categorical("megabytes", [0, 3000])]),
+                     build=lambda config, ctx: Hog(config["megabytes"]),
+                     defaults=[{"megabytes": 3000}, {"megabytes": 0}], description="hungry")
+    monkeypatch.setitem(get_registry().models, "hog", spec)
+    X, y = load_breast_cancer(return_X_y=True)
+    model = AutoML(models=["hog"], max_trials=2, memory_limit="1GB", random_state=0,
+                   ensemble_size=0).fit(X, y)
+    hungry, modest = sorted(model.trials_, key=lambda r: r.number)
+    assert hungry.status == "out_of_memory"
+    assert "over memory_limit (1,000 MB)" in hungry.error
+    assert modest.status == "ok" and 10**7 < modest.peak_memory < 10**9
+    assert model.best_trial_.number == modest.number  # the fit went on and ended
+    board = model.leaderboard()
+    assert set(board["status"]) == {"ok", "out_of_memory"}
+
+
+@pytest.mark.parametrize("value, message", [
+    ("lots", "is not a size"), ("4 parsecs", "is not a size"), (100, "at least 1 MiB"),
+    (True, "must be bytes")])
+def test_a_bad_memory_limit_is_named_before_any_trial(value, message):
+    X, y = load_breast_cancer(return_X_y=True)
+    with pytest.raises(ValueError, match=message):
+        AutoML(memory_limit=value, max_trials=1).fit(X, y)

@@ -9,11 +9,15 @@ import textwrap
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
+from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.datasets import load_breast_cancer
 
-from automl import AutoML
+from automl import AutoML, ModelSpec
 from automl.engine.storage import TrialStore
+from automl.registry import get_registry
+from search import Float, Space
 
 MODELS = ["logistic_regression", "random_forest", "hist_gradient_boosting"]
 
@@ -88,3 +92,69 @@ def test_resume_without_random_state_reuses_the_study_seed(tmp_path):
     with pytest.raises(ValueError, match=r"made with other \['seed'\]"):
         AutoML(time_budget=60, max_trials=6, models=MODELS, storage=db,
                random_state=12345).fit(X, y)
+
+
+class SlowRefit(ClassifierMixin, BaseEstimator):
+    """A class prior whose fit on all 569 rows (the final refit) marks ``flag`` and hangs."""
+
+    def __init__(self, shrink=0.0, flag=""):
+        self.shrink, self.flag = shrink, flag
+
+    def fit(self, X, y):
+        if len(X) == 569 and self.flag:
+            Path(self.flag).write_text("refitting")
+            time.sleep(300)
+        self.classes_, counts = np.unique(y, return_counts=True)
+        self.prior_ = (1 - self.shrink) * counts / counts.sum() + self.shrink / 2
+        return self
+
+    def predict_proba(self, X):
+        return np.tile(self.prior_, (len(X), 1))
+
+
+def slow_refit_spec(flag: str) -> ModelSpec:
+    """The spec of :class:`SlowRefit`; ``flag`` empty: its refit does not hang."""
+    return ModelSpec(name="slow_refit", tasks={"classification"}, modalities={"tabular"},
+                     space=Space([Float("shrink", 0.0, 0.9)]),
+                     build=lambda config, ctx: SlowRefit(config["shrink"], flag),
+                     description="hangs in its final refit")
+
+
+REFIT_SCRIPT = textwrap.dedent("""
+    import sys
+    from sklearn.datasets import load_breast_cancer
+    from automl import AutoML
+    from automl.registry import get_registry
+    from tests.automl.test_resume import slow_refit_spec
+
+    get_registry().models["slow_refit"] = slow_refit_spec(sys.argv[2])
+    X, y = load_breast_cancer(return_X_y=True)
+    AutoML(max_trials=4, random_state=0, storage=sys.argv[1], study="refit",
+           models=["slow_refit"]).fit(X, y)
+""")
+
+
+def test_sigkill_during_the_final_refit_then_fit_again_builds_the_model(tmp_path,
+                                                                        monkeypatch):
+    db, flag = tmp_path / "refit.db", tmp_path / "refitting"
+    script = tmp_path / "refit_search.py"
+    script.write_text(REFIT_SCRIPT)
+    env = {**os.environ, "PYTHONPATH": os.getcwd()}
+    process = subprocess.Popen([sys.executable, str(script), str(db), str(flag)], env=env)
+    try:
+        deadline = time.monotonic() + 120
+        while not flag.exists():
+            assert time.monotonic() < deadline, "the search never reached its final refit"
+            time.sleep(0.1)
+    finally:
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait()
+    stored = TrialStore(db, "refit").load()
+    assert len(stored) == 4 and all(r.status == "ok" for r in stored)
+    monkeypatch.setitem(get_registry().models, "slow_refit", slow_refit_spec(""))
+    X, y = load_breast_cancer(return_X_y=True)
+    again = AutoML(max_trials=4, random_state=0, storage=db, study="refit",
+                   models=["slow_refit"]).fit(X, y)
+    assert [(r.number, r.params, r.score) for r in again.trials_] == \
+        [(r.number, r.params, r.score) for r in stored]  # no new trial, none lost
+    assert again.predict_proba(X).shape == (569, 2)  # a complete model

@@ -243,3 +243,55 @@ def test_a_bad_memory_limit_is_named_before_any_trial(value, message):
     X, y = load_breast_cancer(return_X_y=True)
     with pytest.raises(ValueError, match=message):
         AutoML(memory_limit=value, max_trials=1).fit(X, y)
+
+
+class Victim(ClassifierMixin, BaseEstimator):
+    """With ``wait``, writes its process id to ``pid_file`` and sleeps until killed."""
+
+    def __init__(self, wait=False, pid_file=""):
+        self.wait, self.pid_file = wait, pid_file
+
+    def fit(self, X, y):
+        if self.wait:
+            with open(self.pid_file, "w") as out:
+                out.write(str(os.getpid()))
+            time.sleep(120)
+        self.classes_, counts = np.unique(y, return_counts=True)
+        self.prior_ = counts / counts.sum()
+        return self
+
+    def predict_proba(self, X):
+        return np.tile(self.prior_, (len(X), 1))
+
+
+def test_a_worker_killed_by_the_os_mid_trial_is_recorded_and_the_search_goes_on(
+        monkeypatch, tmp_path):
+    import signal
+    import threading
+
+    pid_file = tmp_path / "worker.pid"
+    spec = ModelSpec(name="victim", tasks={"classification"}, modalities={"tabular"},
+                     space=Space([Categorical("wait", [True, False])]),
+                     build=lambda config, ctx: Victim(config["wait"], str(pid_file)),
+                     defaults=[{"wait": True}, {"wait": False}], description="killed")
+    monkeypatch.setitem(get_registry().models, "victim", spec)
+
+    def kill_the_worker():  # as the OS's OOM killer would: SIGKILL, from outside
+        deadline = time.monotonic() + 60
+        while not pid_file.exists() or not pid_file.read_text():
+            if time.monotonic() > deadline:
+                return
+            time.sleep(0.05)
+        os.kill(int(pid_file.read_text()), signal.SIGKILL)
+
+    killer = threading.Thread(target=kill_the_worker)
+    killer.start()
+    X, y = load_breast_cancer(return_X_y=True)
+    started = time.monotonic()
+    model = AutoML(models=["victim"], max_trials=2, random_state=0, ensemble_size=0,
+                   cv=2).fit(X, y)
+    killer.join()
+    assert time.monotonic() - started < 60  # not the 120 s the killed trial would sleep
+    killed, survivor = sorted(model.trials_, key=lambda r: r.number)
+    assert killed.status == "failed" and "worker process died" in killed.error
+    assert survivor.status == "ok" and model.best_trial_.number == survivor.number

@@ -140,6 +140,10 @@ def as_frame(X: Any, what: str = "X") -> tuple[pd.DataFrame, bool]:
         duplicated = frame.columns[frame.columns.duplicated()].unique().tolist()
         if duplicated:
             raise ValueError(f"{what} has duplicated column names {duplicated}; rename them")
+        blank = [i for i, name in enumerate(frame.columns) if not name.strip()]
+        if blank:
+            raise ValueError(f"{what} has columns without a name (blank) at positions "
+                             f"{blank}; name them")
         return frame.reset_index(drop=True), False
     if isinstance(X, pd.Series):
         return X.to_frame(name=str(X.name or "x0")).reset_index(drop=True), False
@@ -190,7 +194,18 @@ def _to_numeric(column: pd.Series, name: str, what: str) -> np.ndarray:
         )
     values = converted.to_numpy(dtype=float, na_value=np.nan, copy=True)
     values[~np.isfinite(values)] = np.nan
+    huge = np.abs(values) > MAX_MAGNITUDE
+    if huge.any():
+        raise ValueError(
+            f"{what} column {name!r} holds {int(huge.sum())} values beyond "
+            f"+-{MAX_MAGNITUDE:g} (e.g. {values[huge][0]:g}), which overflow when models "
+            "square them; rescale the column or blank those values"
+        )
     return values
+
+
+MAX_MAGNITUDE = 1e150
+"""Largest absolute value a numeric column may hold: its square stays finite."""
 
 
 def _to_categorical(column: pd.Series) -> np.ndarray:

@@ -112,3 +112,23 @@ def test_auto_is_a_holdout_for_non_tabular_data_even_when_small(prior_models):
     folds, oof = one_trial(digits.images[:300], digits.target[:300], "pixels_logistic",
                            cv="auto")
     assert len(folds) == 1 and int((~np.isnan(oof[:, 0])).sum()) == 60
+
+
+@pytest.mark.parametrize("X, y, cv, message", [
+    (np.zeros((3, 1)), [1, 0, 0], 2, "fewer than 2 classes with 2 rows"),
+    (np.zeros((6, 1)), [0, 0, 1, 1, 1, 2], "holdout", "1 of the 3 classes of y have a single"),
+    (np.zeros((4, 1)), [0, 0, 1, 1], "holdout", "leaves 3 rows to fit and 1 to score"),
+])
+def test_too_few_rows_to_split_are_named_before_any_trial(X, y, cv, message):
+    with pytest.raises(ValueError, match=message):
+        AutoML(cv=cv, max_trials=1, models=["logistic_regression"]).fit(X, np.asarray(y))
+
+
+def test_blank_column_names_and_overflowing_values_are_named():
+    import pandas as pd
+
+    with pytest.raises(ValueError, match=r"columns without a name \(blank\) at positions \[1\]"):
+        AutoML(max_trials=1).fit(pd.DataFrame({"a": [1.0, 2.0] * 5, " ": [0.0] * 10}),
+                                 [0, 1] * 5)
+    with pytest.raises(ValueError, match=r"column 'big' holds 1 values beyond \+-1e\+150"):
+        AutoML(max_trials=1).fit(pd.DataFrame({"big": [1e308] + [0.0] * 9}), [0, 1] * 5)

@@ -30,6 +30,11 @@ __all__ = ["BayesianSearch"]
 
 _SURROGATES = ("auto", "gp", "branch-gp", "forest")
 
+GP_MAX_OBSERVATIONS = 300
+"""Told trials beyond which the Gaussian processes give way to the tree ensemble: a GP's
+fit grows with the cube of its points (one ask took 53 ms after 100 trials and 4.4 s
+after 1,000 in ``benchmarks/soak.py``); the trees' grows about linearly."""
+
 
 class _Observed(NamedTuple):
     """The told trials as the surrogates see them, in trial-number order."""
@@ -106,7 +111,8 @@ class BayesianSearch(Strategy):
       choices: so many branches split the data too thinly for one kernel;
 
     then the GP per branch, when every branch passes the same tests, else
-    the trees. :attr:`surrogate_kind` tells which one is in use.
+    the trees. Past :data:`GP_MAX_OBSERVATIONS` told trials the trees take
+    over from either GP. :attr:`surrogate_kind` tells which one is in use.
 
     **Objective values** are scaled by their median and interquartile range,
     warped by a Yeo-Johnson power transform fitted to them, and standardised:
@@ -169,7 +175,8 @@ class BayesianSearch(Strategy):
     Attributes
     ----------
     surrogate_kind : {"gp", "branch-gp", "forest"}
-        The surrogate in use.
+        The surrogate in use: the chosen one, and the tree ensemble once more
+        than :data:`GP_MAX_OBSERVATIONS` trials are told.
 
     Raises
     ------
@@ -244,7 +251,7 @@ class BayesianSearch(Strategy):
         self._encoder = CubeEncoder(space)
         self._layout = branch_layout(self._encoder)
         if surrogate == "auto":
-            self.surrogate_kind = (
+            self._chosen_kind = (
                 "gp" if self._suits_gp() else "branch-gp" if self._suits_branch_gp() else "forest"
             )
         elif surrogate == "branch-gp" and self._layout is None:
@@ -253,8 +260,15 @@ class BayesianSearch(Strategy):
                 "root categorical"
             )
         else:
-            self.surrogate_kind = surrogate
+            self._chosen_kind = surrogate
         self._cache: tuple[Hashable, Any] | None = None
+
+    @property
+    def surrogate_kind(self) -> str:
+        """The surrogate in use: the chosen one, or the trees past :data:`GP_MAX_OBSERVATIONS`."""
+        if self._chosen_kind != "forest" and len(self._history) > GP_MAX_OBSERVATIONS:
+            return "forest"
+        return self._chosen_kind
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()

@@ -382,3 +382,19 @@ def test_cost_exponent_falls_from_one_to_zero():
     assert cost_exponent(25.0, 100.0) == pytest.approx(0.75)
     assert cost_exponent(150.0, 100.0) == 0.0
     assert cost_exponent(10.0, None) == 0.0
+
+
+def test_the_trees_take_over_from_the_gp_past_its_observation_limit():
+    from search import Observation
+    from search.bayesian import GP_MAX_OBSERVATIONS
+
+    s = BayesianSearch(Space([Float("x", 0.0, 1.0), Float("y", 0.0, 1.0)]), seed=0)
+    rng = np.random.default_rng(0)
+    for trial in s.ask(GP_MAX_OBSERVATIONS):  # told at random: only the count matters
+        s.tell(trial, Observation(value=float(rng.normal())))
+    assert s.surrogate_kind == "gp"
+    trial = s.ask(1)[0]
+    s.tell(trial, Observation(value=0.0))
+    assert s.surrogate_kind == "forest"
+    proposed = s.ask(1)[0]
+    assert proposed.config not in [t.config for t, _ in s.history]

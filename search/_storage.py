@@ -27,7 +27,7 @@ import os
 import sqlite3
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -223,6 +223,26 @@ class TrialStore:
             (self.study,),
         ).fetchall()
         return [_from_row(row) for row in rows]
+
+    def numbers(self) -> list[int]:
+        """The trial numbers the study holds (cheap: no trial is read)."""
+        rows = self._connection.execute(
+            "SELECT number FROM trials WHERE study = ? ORDER BY number", (self.study,)
+        ).fetchall()
+        return [int(number) for (number,) in rows]
+
+    def trials_numbered(self, numbers: Iterable[int]) -> list[StoredTrial]:
+        """The stored trials of the study with these numbers, by trial number."""
+        wanted = sorted({int(n) for n in numbers})
+        found: list[StoredTrial] = []
+        for start in range(0, len(wanted), 500):  # SQLite's limit on bound parameters
+            chunk = wanted[start:start + 500]
+            found += [_from_row(row) for row in self._connection.execute(
+                "SELECT number, config, objectives, status, error, cost, fidelity, "
+                f"attributes, payload FROM trials WHERE study = ? AND number IN "
+                f"({', '.join('?' * len(chunk))}) ORDER BY number", (self.study, *chunk),
+            ).fetchall()]
+        return found
 
     # internals ------------------------------------------------------------------
     def _insert(self, db: sqlite3.Connection, stored: StoredTrial, number: int, *,

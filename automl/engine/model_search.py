@@ -157,6 +157,9 @@ class Store(Protocol):
     def add(self, record: TrialRecord) -> TrialRecord:  # noqa: D102
         ...
 
+    def load_others(self, known: Iterable[int]) -> list[TrialRecord]:  # noqa: D102
+        ...
+
 
 class ModelSearch:
     """Runs trials until the budget or the strategy is exhausted.
@@ -252,6 +255,7 @@ class ModelSearch:
             self._loop.run()
         except KeyboardInterrupt:
             self.interrupted = True
+        self._take_in_other_writers()  # the final model sees every writer's trials
         return self.records
 
     def _job(self, trial: Trial) -> TrialJob:
@@ -275,6 +279,7 @@ class ModelSearch:
         workers), is told that trial's result and kept nowhere: the leaderboard
         lists each configuration once.
         """
+        self._take_in_other_writers()
         earlier = self._earlier(trial)
         if earlier is not None:
             self._repeats_in_a_row += 1
@@ -291,8 +296,24 @@ class ModelSearch:
             self.on_trial(record, self)
         return observation(record, self.metric)
 
+    def _take_in_other_writers(self) -> None:
+        """Add the trials other processes stored in this study since the last look.
+
+        They join the leaderboard and the final model's candidates, and answer
+        proposals of their configurations (not fitted again); the strategy is
+        not told them, so its own proposals stay reproducible.
+        """
+        if self.store is None:
+            return
+        for record in self.store.load_others(r.number for r in self.records):
+            self.records.append(record)
+            if record.status == "ok":
+                self._finished.setdefault(_trial_key(record.model, record.params,
+                                                     record.fidelity), record)
+
     def _should_stop(self) -> bool:
         """Whether to start no more trials (the loop checks the count and the clock)."""
+        self._take_in_other_writers()
         if self._failing_throughout():
             logger.warning("the first %d trials all failed; stopping the search",
                            len(self.records))

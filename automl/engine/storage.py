@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -53,6 +54,12 @@ class TrialStore(_SearchStore):
     def load(self) -> list[TrialRecord]:
         """Every stored trial of the study, in trial-number order."""
         return [from_stored(stored) for stored in self.trials()]
+
+    def load_others(self, known: Iterable[int]) -> list[TrialRecord]:
+        """The stored trials whose numbers are not in ``known`` (other writers' trials)."""
+        missing = set(self.numbers()) - set(known)
+        return [from_stored(stored) for stored in self.trials_numbered(missing)] if missing \
+            else []
 
     def _upgrade_trials(self, db: sqlite3.Connection, columns: set[str]) -> None:
         """Convert the rows of the engine's former trials table (see the module)."""

@@ -1,5 +1,6 @@
 """Resuming a study, including after the searching process is killed with SIGKILL."""
 
+import json
 import os
 import signal
 import subprocess
@@ -158,3 +159,42 @@ def test_sigkill_during_the_final_refit_then_fit_again_builds_the_model(tmp_path
     assert [(r.number, r.params, r.score) for r in again.trials_] == \
         [(r.number, r.params, r.score) for r in stored]  # no new trial, none lost
     assert again.predict_proba(X).shape == (569, 2)  # a complete model
+
+
+WRITER_SCRIPT = textwrap.dedent("""
+    import json, sys
+    from sklearn.datasets import load_breast_cancer
+    from automl import AutoML
+    X, y = load_breast_cancer(return_X_y=True)
+    model = AutoML(max_trials=6, random_state=0, storage=sys.argv[1], study="shared",
+                   models=["logistic_regression", "random_forest"], cv=2, verbose=0).fit(X, y)
+    print(json.dumps(sorted(r.number for r in model.trials_)))
+""")
+
+
+def test_three_processes_fit_one_study_at_once_and_a_reader_lists_it(tmp_path):
+    db = tmp_path / "shared.db"
+    script = tmp_path / "writer.py"
+    script.write_text(WRITER_SCRIPT)
+    env = {**os.environ, "PYTHONPATH": os.getcwd()}
+    writers = [subprocess.Popen([sys.executable, str(script), str(db)], env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+               for _ in range(3)]
+    seen = 0
+    while any(w.poll() is None for w in writers):  # a reader lists the study meanwhile
+        if db.exists():
+            with TrialStore(db, "shared") as reader:
+                seen = max(seen, len(reader.load()))
+        time.sleep(0.2)
+    outputs = [w.communicate() for w in writers]
+    for writer, (_, err) in zip(writers, outputs, strict=True):
+        assert writer.returncode == 0, err
+        assert "locked" not in err
+    stored = TrialStore(db, "shared").load()
+    numbers = [r.number for r in stored]
+    assert numbers == list(range(len(stored)))  # none lost, none stored twice
+    ended = [set(json.loads(out)) for out, _ in outputs]
+    assert set().union(*ended) == set(numbers)  # every writer's trials are there
+    assert max(len(e) for e in ended) == len(stored)  # the last to end saw them all
+    assert len(stored) < 3 * 6  # a configuration another writer fitted is not fitted again
+    assert seen <= len(stored)

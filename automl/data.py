@@ -144,6 +144,10 @@ def as_frame(X: Any, what: str = "X") -> tuple[pd.DataFrame, bool]:
         if blank:
             raise ValueError(f"{what} has columns without a name (blank) at positions "
                              f"{blank}; name them")
+        control = [name for name in frame.columns if any(ord(c) < 32 for c in name)]
+        if control:
+            raise ValueError(f"{what} has column names holding control characters "
+                             f"{control}; rename them")
         return frame.reset_index(drop=True), False
     if isinstance(X, pd.Series):
         return X.to_frame(name=str(X.name or "x0")).reset_index(drop=True), False

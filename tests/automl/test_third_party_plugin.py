@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 from sklearn.datasets import load_breast_cancer
+from sklearn.model_selection import train_test_split
 
 from automl import AutoML
 from automl.registry import Registry, get_registry, reset_registry
@@ -36,12 +37,13 @@ def test_entry_point_plugin_is_loaded_and_searched(installed_example):
     info = registry.plugins["example_naive_bayes"]
     assert info.version == "0.1.0" and info.models == ["gaussian_nb"]
     check_model_spec(registry.model("gaussian_nb"))
-    X, y = load_breast_cancer(return_X_y=True)
+    X, X_test, y, y_test = train_test_split(*load_breast_cancer(return_X_y=True),
+                                            random_state=0)
     model = AutoML(models=["gaussian_nb"], max_trials=3, time_budget=20,
                    random_state=0).fit(X, y)
     board = model.leaderboard()
     assert set(board["model"]) == {"gaussian_nb"} and (board["status"] == "ok").all()
-    assert model.score(X, y) > 0.85
+    assert model.score(X_test, y_test) > 0.85  # held-out rows
 
 
 def test_autoload_switch_and_block(installed_example, monkeypatch):

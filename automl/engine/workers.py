@@ -23,7 +23,6 @@ import math
 import os
 import pickle
 import sys
-import tempfile
 import time
 import traceback
 from collections.abc import Callable, Mapping
@@ -33,6 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from automl.engine.datafile import write_data_file
 from automl.engine.evaluation import Evaluation, Splits, TrialTimeout, cross_validate
 from automl.engine.memory import megabytes, resident_bytes
 from automl.engine.records import TrialRecord
@@ -210,42 +210,6 @@ def _evaluate_from_file(job: TrialJob, path: str) -> TrialRecord:
     return evaluate_trial(job, data)
 
 
-DATA_FILE_PREFIX = "automl-data-"
-"""Start of the name of a process pool's data file (then the owner's pid, ``-``)."""
-
-
-def remove_orphaned_data_files(directory: str | None = None) -> list[str]:
-    """Delete the data files of pools whose process is gone (a fit killed by SIGKILL).
-
-    Returns the paths removed. A file whose name carries no pid, or the pid of
-    a live process, is left alone.
-    """
-    removed = []
-    folder = directory or tempfile.gettempdir()
-    for name in os.listdir(folder):
-        owner = name.removeprefix(DATA_FILE_PREFIX).split("-", 1)[0]
-        if not (name.startswith(DATA_FILE_PREFIX) and name.endswith(".pkl")
-                and owner.isdigit()) or _alive(int(owner)):
-            continue
-        try:
-            os.unlink(os.path.join(folder, name))
-            removed.append(os.path.join(folder, name))
-        except OSError:
-            pass  # removed meanwhile by another process, or not ours to remove
-    return removed
-
-
-def _alive(pid: int) -> bool:
-    """Whether a process ``pid`` exists (it may belong to another user)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 @dataclass
 class _Running:
     job: TrialJob
@@ -262,8 +226,8 @@ class ProcessPool:
     Parameters
     ----------
     data : TrialData
-        Written once (with cloudpickle) to a temporary file that every worker
-        loads; the file is private to this process and removed by ``close``.
+        Written once to a temporary file that every worker loads
+        (:mod:`automl.engine.datafile`); removed by ``close``.
     n_workers : int
         Trials at once (one process each).
     memory_limit : int, optional
@@ -276,14 +240,8 @@ class ProcessPool:
     """
 
     def __init__(self, data: TrialData, n_workers: int, memory_limit: int | None = None) -> None:
-        import cloudpickle
-
         self.slots, self.memory_limit = n_workers, memory_limit
-        remove_orphaned_data_files()
-        handle, self._path = tempfile.mkstemp(prefix=f"{DATA_FILE_PREFIX}{os.getpid()}-",
-                                              suffix=".pkl")
-        with os.fdopen(handle, "wb") as out:  # cloudpickle: specs may hold lambdas
-            cloudpickle.dump(data, out)
+        self._path = write_data_file(data)
         self._running: dict[int, _Running] = {}
         self._env = {"OMP_NUM_THREADS": str(data.ctx.n_threads),
                      "OPENBLAS_NUM_THREADS": str(data.ctx.n_threads),

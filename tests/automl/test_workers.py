@@ -185,23 +185,6 @@ def test_parallel_trials_of_one_configuration_are_kept_once(monkeypatch):
     assert sorted(weights) == [0.0, 0.5]
 
 
-def test_data_files_of_dead_processes_are_removed_and_others_kept(tmp_path):
-    import subprocess
-    import sys
-
-    from automl.engine.workers import remove_orphaned_data_files
-
-    ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
-                           capture_output=True, text=True, check=True)
-    dead = tmp_path / f"automl-data-{int(ended.stdout)}-abc.pkl"
-    mine = tmp_path / f"automl-data-{os.getpid()}-def.pkl"
-    unrelated = [tmp_path / "automl-data-ghi.pkl", tmp_path / "notes-123-x.pkl"]
-    for path in (dead, mine, *unrelated):
-        path.write_bytes(b"")
-    assert remove_orphaned_data_files(str(tmp_path)) == [str(dead)]
-    assert not dead.exists() and mine.exists() and all(p.exists() for p in unrelated)
-
-
 class Hog(ClassifierMixin, BaseEstimator):
     """Allocates ``megabytes`` in steps while it fits (``0``: a prior, nothing held)."""
 

@@ -224,6 +224,12 @@ class TrialStore:
         ).fetchall()
         return [_from_row(row) for row in rows]
 
+    def count(self) -> int:
+        """How many trials the study holds."""
+        (n,) = self._connection.execute(
+            "SELECT COUNT(*) FROM trials WHERE study = ?", (self.study,)).fetchone()
+        return int(n)
+
     def numbers(self) -> list[int]:
         """The trial numbers the study holds (cheap: no trial is read)."""
         rows = self._connection.execute(

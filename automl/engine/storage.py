@@ -56,10 +56,16 @@ class TrialStore(_SearchStore):
         return [from_stored(stored) for stored in self.trials()]
 
     def load_others(self, known: Iterable[int]) -> list[TrialRecord]:
-        """The stored trials whose numbers are not in ``known`` (other writers' trials)."""
-        missing = set(self.numbers()) - set(known)
-        return [from_stored(stored) for stored in self.trials_numbered(missing)] if missing \
-            else []
+        """The stored trials whose numbers are not in ``known`` (other writers' trials).
+
+        ``known`` must all be stored: then an equal count means nothing new, and
+        the common case (one writer) costs one ``COUNT``.
+        """
+        known = set(known)
+        if self.count() == len(known):
+            return []
+        missing = set(self.numbers()) - known
+        return [from_stored(stored) for stored in self.trials_numbered(missing)]
 
     def _upgrade_trials(self, db: sqlite3.Connection, columns: set[str]) -> None:
         """Convert the rows of the engine's former trials table (see the module)."""

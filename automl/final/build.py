@@ -262,7 +262,6 @@ class Refits:
                 break
         return fitted
 
-
     def _too_large(self, record: TrialRecord) -> bool:
         """Whether the refit of ``record`` is expected to pass the memory limit (warns)."""
         if self.memory_limit is None or record.peak_memory is None:

@@ -184,10 +184,8 @@ def test_the_command_counts_its_budget_from_the_process_start(tmp_path):
     """Run as a process, the imports and the data reading come out of the budget."""
     X, y = messy_table(n=200)
     X.assign(label=y).to_csv(tmp_path / "train.csv", index=False)
-    fit = subprocess.run([sys.executable, "-m", "automl.cli", "fit", "train.csv",
-                          "--target", "label", "--time-budget", "6", "--max-trials", "1",
-                          "--models", "logistic_regression"],
-                         cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    fit = cli("fit", "train.csv", "--target", "label", "--time-budget", "6", "--max-trials",
+              "1", "--models", "logistic_regression", cwd=tmp_path)
     assert fit.returncode == 0, fit.stderr
     searched = float(re.search(r"for ([0-9.]+) s or 1 trials", fit.stderr).group(1))
     assert 3.0 <= searched < 5.0  # 6 s less 1 s kept for saving, less the start-up

@@ -87,22 +87,31 @@ class CountingRegressor:
         return np.full(len(X), self.mean_)
 
 
-def test_a_best_trial_left_alone_by_late_members_is_not_refitted_twice(caplog):
-    import logging
-
+def counting_search(fits: list):
+    """A 60-row regression, the ``counting`` spec whose fits append to ``fits``, and the rest
+    ``build_final`` takes: ``(y, X, ctx, specs, metric)``."""
     import pandas as pd
 
-    from automl.final import build_final
     from automl.specs import Context, ModelSpec
     from search import Int, Space
 
-    rng = np.random.default_rng(0)
-    y = rng.normal(size=60)
-    fits = []
+    y = np.random.default_rng(0).normal(size=60)
     spec = ModelSpec(name="counting", tasks={"regression"}, modalities={"tabular"},
                      space=Space([Int("n", 0, 10)]),
                      build=lambda config, ctx: CountingRegressor(config["n"], fits))
-    metric = rmse_metric()
+    X = pd.DataFrame({"x": np.arange(60.0)})
+    ctx = Context(task="regression", n_rows=60, n_features=1)
+    return y, X, ctx, {"counting": spec}, rmse_metric()
+
+
+def test_a_best_trial_left_alone_by_late_members_is_not_refitted_twice(caplog):
+    import logging
+
+    from automl.final import build_final
+
+    fits = []
+    y, X, ctx, specs, metric = counting_search(fits)
+    rng = np.random.default_rng(1)
     # two independent errors: their average beats either, so selection takes both;
     # the noisier one ranks second and is the lighter member
     best_oof, slow_oof = (y + rng.normal(scale=scale, size=60) for scale in (0.3, 0.45))
@@ -110,10 +119,8 @@ def test_a_best_trial_left_alone_by_late_members_is_not_refitted_twice(caplog):
                        duration=0.0, oof=best_oof, fold_scores=[0.3] * 5)
     slow = TrialRecord(1, "counting", {"n": 1}, "ok", score=metric(y, slow_oof),
                        duration=1e4, oof=slow_oof, fold_scores=[0.45] * 5)
-    X = pd.DataFrame({"x": np.arange(60.0)})
-    ctx = Context(task="regression", n_rows=60, n_features=1)
     with caplog.at_level(logging.WARNING, logger="automl.final"):
-        choice = build_final([best, slow], X, y, ctx, {"counting": spec}, metric,
+        choice = build_final([best, slow], X, y, ctx, specs, metric,
                              deadline=time.monotonic() + 60.0, ensemble_size=20)
     final = choice.model
     assert fits == [0]  # the slow member's refit cannot fit in 60 s; the best's is kept
@@ -122,31 +129,22 @@ def test_a_best_trial_left_alone_by_late_members_is_not_refitted_twice(caplog):
 
 
 def test_a_refit_that_would_pass_the_memory_limit_is_skipped_with_a_reason():
-    import pandas as pd
     import pytest
 
     from automl.final import build_final
-    from automl.specs import Context, ModelSpec
-    from search import Int, Space
 
-    rng = np.random.default_rng(0)
-    y = rng.normal(size=60)
     fits = []
-    spec = ModelSpec(name="counting", tasks={"regression"}, modalities={"tabular"},
-                     space=Space([Int("n", 0, 10)]),
-                     build=lambda config, ctx: CountingRegressor(config["n"], fits))
-    metric = rmse_metric()
+    y, X, ctx, specs, metric = counting_search(fits)
+    rng = np.random.default_rng(1)
     oofs = [y + rng.normal(scale=0.3, size=60) for _ in range(2)]
     heavy = TrialRecord(0, "counting", {"n": 0}, "ok", score=metric(y, oofs[0]) - 0.1,
                         oof=oofs[0], peak_memory=900 * 10**6)  # the best, but heavy
     light = TrialRecord(1, "counting", {"n": 1}, "ok", score=metric(y, oofs[1]),
                         oof=oofs[1], peak_memory=300 * 10**6)
-    X = pd.DataFrame({"x": np.arange(60.0)})
-    ctx = Context(task="regression", n_rows=60, n_features=1)
     with pytest.warns(UserWarning, match=r"refit of trial 0 \(counting\) is skipped: its trial "
                       r"peaked at 900 MB on 80% of the rows, so all rows would need about "
                       r"1,125 MB, over memory_limit \(1,000 MB\)"):
-        choice = build_final([heavy, light], X, y, ctx, {"counting": spec}, metric,
+        choice = build_final([heavy, light], X, y, ctx, specs, metric,
                              deadline=None, ensemble_size=0, memory_limit=10**9,
                              row_share=0.8)
     assert fits == [1] and list(choice.model.estimators) == [1]

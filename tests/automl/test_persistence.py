@@ -12,6 +12,7 @@ import skops.io as sio
 
 from automl import AutoML, persistence
 from automl.registry import get_registry
+from tests.automl.test_cli import cli
 
 TABULAR_FAMILIES = ["logistic_regression", "ridge", "random_forest", "extra_trees",
                     "hist_gradient_boosting", "knn", "xgboost"]
@@ -31,11 +32,6 @@ def rehash(directory):
     meta = json.loads(meta_path.read_text())
     meta["sha256"] = hashlib.sha256((directory / persistence.MODEL_FILE).read_bytes()).hexdigest()
     meta_path.write_text(json.dumps(meta))
-
-
-def cli(*args, cwd):
-    return subprocess.run([sys.executable, "-m", "automl.cli", *map(str, args)], cwd=cwd,
-                          capture_output=True, text=True, timeout=300)
 
 
 @pytest.mark.slow

@@ -10,15 +10,14 @@ import textwrap
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
-from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.datasets import load_breast_cancer
 
 from automl import AutoML, ModelSpec
 from automl.engine.storage import TrialStore
 from automl.registry import get_registry
 from search import Float, Space
+from tests.automl.priors import ClassPrior
 
 MODELS = ["logistic_regression", "random_forest", "hist_gradient_boosting"]
 
@@ -95,22 +94,19 @@ def test_resume_without_random_state_reuses_the_study_seed(tmp_path):
                random_state=12345).fit(X, y)
 
 
-class SlowRefit(ClassifierMixin, BaseEstimator):
+class SlowRefit(ClassPrior):
     """A class prior whose fit on all 569 rows (the final refit) marks ``flag`` and hangs."""
 
     def __init__(self, shrink=0.0, flag=""):
         self.shrink, self.flag = shrink, flag
 
-    def fit(self, X, y):
+    def toward_uniform(self):
+        return self.shrink
+
+    def before_fit(self, X, y):
         if len(X) == 569 and self.flag:
             Path(self.flag).write_text("refitting")
             time.sleep(300)
-        self.classes_, counts = np.unique(y, return_counts=True)
-        self.prior_ = (1 - self.shrink) * counts / counts.sum() + self.shrink / 2
-        return self
-
-    def predict_proba(self, X):
-        return np.tile(self.prior_, (len(X), 1))
 
 
 def slow_refit_spec(flag: str) -> ModelSpec:

@@ -6,26 +6,19 @@ in each validation row's out-of-fold prediction, what its training fold held.
 
 import numpy as np
 import pytest
-from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.base import BaseEstimator, RegressorMixin
 
 from automl import AutoML, ModelSpec
 from automl.registry import get_registry
 from search import Categorical, Space
+from tests.automl.priors import ClassPrior
 
 
-class TrainingPrior(ClassifierMixin, BaseEstimator):
+class TrainingPrior(ClassPrior):
     """Predicts, for every row, the class frequencies of its training rows."""
 
     def __init__(self, unused=0):
         self.unused = unused
-
-    def fit(self, X, y):
-        self.classes_, counts = np.unique(y, return_counts=True)
-        self.prior_ = counts / counts.sum()
-        return self
-
-    def predict_proba(self, X):
-        return np.tile(self.prior_, (len(X), 1))
 
 
 class TrainingMean(RegressorMixin, BaseEstimator):

@@ -2,9 +2,7 @@
 
 import json
 
-import numpy as np
 import pytest
-from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.datasets import load_breast_cancer
 from sklearn.metrics import zero_one_loss
 from sklearn.model_selection import train_test_split
@@ -13,6 +11,7 @@ from automl import AutoML, Fidelity, ModelSpec, hookimpl
 from automl.metrics import Metric
 from automl.registry import get_registry, reset_registry
 from search import Float, RandomSearch, Space
+from tests.automl.priors import ClassPrior
 
 MODELS = ["logistic_regression", "random_forest"]
 
@@ -93,21 +92,18 @@ def test_a_plugins_strategy_and_metric_run_through_fit(table, third_party):
     assert record.score < 0.1
 
 
-class Sized(ClassifierMixin, BaseEstimator):
+class Sized(ClassPrior):
     """Writes the trees it was given and the rows it saw to ``log``, one line per fit."""
 
     def __init__(self, n_estimators=64, shrink=0.0, log=""):
         self.n_estimators, self.shrink, self.log = n_estimators, shrink, log
 
-    def fit(self, X, y):
+    def toward_uniform(self):
+        return self.shrink
+
+    def before_fit(self, X, y):
         with open(self.log, "a") as out:
             out.write(f"{self.n_estimators} {len(X)}\n")
-        self.classes_, counts = np.unique(y, return_counts=True)
-        self.prior_ = (1 - self.shrink) * counts / counts.sum() + self.shrink / 2
-        return self
-
-    def predict_proba(self, X):
-        return np.tile(self.prior_, (len(X), 1))
 
 
 def fits_logged(tmp_path, monkeypatch, fidelity) -> list[tuple[int, int]]:

@@ -13,6 +13,7 @@ from sklearn.model_selection import train_test_split
 from automl import AutoML, ModelSpec
 from automl.registry import get_registry
 from search import Categorical, Space
+from tests.automl.priors import ClassPrior
 
 MODELS = ["logistic_regression", "random_forest", "hist_gradient_boosting"]
 
@@ -155,20 +156,17 @@ def test_final_refit_limit_is_capped_by_the_budget_left():
     assert refit_context(ctx, time.monotonic() - 5.0).time_limit == 10.0
 
 
-class Shrunk(ClassifierMixin, BaseEstimator):
+class Shrunk(ClassPrior):
     """Class frequencies pulled toward one half by ``weight`` (a two-point space)."""
 
     def __init__(self, weight=0.0):
         self.weight = weight
 
-    def fit(self, X, y):
-        self.classes_, counts = np.unique(y, return_counts=True)
-        self.prior_ = (1 - self.weight) * counts / counts.sum() + self.weight / 2
-        time.sleep(2 * self.weight)  # the second configuration is still running when asked again
-        return self
+    def toward_uniform(self):
+        return self.weight
 
-    def predict_proba(self, X):
-        return np.tile(self.prior_, (len(X), 1))
+    def before_fit(self, X, y):
+        time.sleep(2 * self.weight)  # the second configuration is still running when asked again
 
 
 def test_parallel_trials_of_one_configuration_are_kept_once(monkeypatch):
@@ -185,23 +183,17 @@ def test_parallel_trials_of_one_configuration_are_kept_once(monkeypatch):
     assert sorted(weights) == [0.0, 0.5]
 
 
-class Hog(ClassifierMixin, BaseEstimator):
+class Hog(ClassPrior):
     """Allocates ``megabytes`` in steps while it fits (``0``: a prior, nothing held)."""
 
     def __init__(self, megabytes=0):
         self.megabytes = megabytes
 
-    def fit(self, X, y):
+    def before_fit(self, X, y):
         held = []
         for _ in range(self.megabytes // 50):
             held.append(np.ones(50 * 2**20 // 8))  # touched: resident, not only reserved
             time.sleep(0.02)
-        self.classes_, counts = np.unique(y, return_counts=True)
-        self.prior_ = counts / counts.sum()
-        return self
-
-    def predict_proba(self, X):
-        return np.tile(self.prior_, (len(X), 1))
 
 
 def test_a_trial_over_the_memory_limit_is_stopped_and_the_search_goes_on(monkeypatch):
@@ -231,23 +223,17 @@ def test_a_bad_memory_limit_is_named_before_any_trial(value, message):
         AutoML(memory_limit=value, max_trials=1).fit(X, y)
 
 
-class Victim(ClassifierMixin, BaseEstimator):
+class Victim(ClassPrior):
     """With ``wait``, writes its process id to ``pid_file`` and sleeps until killed."""
 
     def __init__(self, wait=False, pid_file=""):
         self.wait, self.pid_file = wait, pid_file
 
-    def fit(self, X, y):
+    def before_fit(self, X, y):
         if self.wait:
             with open(self.pid_file, "w") as out:
                 out.write(str(os.getpid()))
             time.sleep(120)
-        self.classes_, counts = np.unique(y, return_counts=True)
-        self.prior_ = counts / counts.sum()
-        return self
-
-    def predict_proba(self, X):
-        return np.tile(self.prior_, (len(X), 1))
 
 
 def test_a_worker_killed_by_the_os_mid_trial_is_recorded_and_the_search_goes_on(
